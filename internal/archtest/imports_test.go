@@ -1,0 +1,138 @@
+package archtest
+
+import (
+	"encoding/json"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+const module = "github.com/s2segment/s2segment"
+
+// rule says which non-standard imports a package may have. Entries are
+// import-path prefixes; module-internal paths are written relative to the
+// module ("mapping", "batch").
+type rule struct {
+	internal []string
+	external []string
+}
+
+// rules is the package table of the design: batch knows nothing of Segment or
+// SingleStore, mapping knows nothing of actions or SingleStore, dataapi knows
+// nothing of Segment, and the emulator checks the wire format independently
+// of the client.
+var rules = map[string]rule{
+	"batch":    {},
+	"fixtures": {},
+	"mapping": {
+		external: []string{"github.com/tidwall/", "github.com/osteele/"},
+	},
+	"dataapi": {
+		external: []string{"github.com/go-resty/resty/v2"},
+	},
+	"dataapi/emulator": {
+		external: []string{"github.com/dolthub/", "github.com/go-sql-driver/mysql"},
+	},
+	"destination": {
+		internal: []string{"mapping", "batch"},
+		external: []string{"github.com/tidwall/", "github.com/go-playground/validator/v10"},
+	},
+	"destination/singlestore": {
+		internal: []string{"destination", "mapping", "batch", "dataapi"},
+		external: []string{"github.com/tidwall/"},
+	},
+}
+
+type pkg struct {
+	ImportPath string
+	Standard   bool
+	Imports    []string
+}
+
+func listPackages(t *testing.T) []pkg {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-json", module+"/...")
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	var pkgs []pkg
+	dec := json.NewDecoder(out)
+	for {
+		var p pkg
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else {
+			require.NoError(t, err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	require.NoError(t, cmd.Wait())
+	return pkgs
+}
+
+func isStandard(path string) bool {
+	first, _, _ := strings.Cut(path, "/")
+	return !strings.Contains(first, ".")
+}
+
+func hasPrefix(path string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if path == p || strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestImportGraphIsOneWay(t *testing.T) {
+	pkgs := listPackages(t)
+	require.NotEmpty(t, pkgs)
+	for _, p := range pkgs {
+		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "/")
+		r, ok := rules[rel]
+		if !ok {
+			continue // commands, internal helpers and examples may import anything
+		}
+		for _, imp := range p.Imports {
+			if isStandard(imp) {
+				continue
+			}
+			if strings.HasPrefix(imp, module+"/") {
+				target := strings.TrimPrefix(imp, module+"/")
+				if strings.HasPrefix(target, "internal/") && strings.HasPrefix(target, "internal/"+rel) {
+					continue
+				}
+				allowed := false
+				for _, in := range r.internal {
+					if target == in {
+						allowed = true
+					}
+				}
+				// A package's own sub-packages are its business.
+				if strings.HasPrefix(target, rel+"/") {
+					allowed = true
+				}
+				if !allowed {
+					t.Errorf("%s imports %s, which the design does not allow", rel, target)
+				}
+				continue
+			}
+			if !hasPrefix(imp, r.external) {
+				t.Errorf("%s imports %s; allowed outside the standard library: %v", rel, imp, r.external)
+			}
+		}
+	}
+}
+
+func TestTestifyOnlyInTests(t *testing.T) {
+	for _, p := range listPackages(t) {
+		for _, imp := range p.Imports {
+			if strings.HasPrefix(imp, "github.com/stretchr/testify") {
+				t.Errorf("%s imports %s outside its tests", p.ImportPath, imp)
+			}
+		}
+	}
+}
