@@ -1,0 +1,87 @@
+package mapping
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/tidwall/gjson"
+)
+
+// FuzzApply compiles arbitrary mappings and applies them to arbitrary
+// events: nothing may panic, errors must be the package's typed errors, and
+// for a well-formed event the output must be well-formed JSON, the same
+// whether or not it is appended to a buffer.
+func FuzzApply(f *testing.F) {
+	for _, c := range loadConformance(f) {
+		f.Add([]byte(c.Mapping), []byte(c.Payload))
+	}
+	events := trackEvents(2)
+	for _, m := range []string{sendDataDefault, everyDirective} {
+		f.Add([]byte(m), events[0])
+	}
+	f.Add([]byte(`{"a":{"@liquid":"{{ a | slice: 1, 2 }}{% if a contains 'x' %}{{ a | truncate: 3 }}{% endif %}"}}`), []byte(`{"a":"xyz"}`))
+	f.Fuzz(func(t *testing.T, mapping, event []byte) {
+		m, err := Compile(mapping)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidMapping) {
+				t.Fatalf("Compile error %v does not match ErrInvalidMapping", err)
+			}
+			return
+		}
+		out, defined, err := m.Apply(event)
+		if err != nil {
+			var re *RuntimeError
+			var ve ValidationErrors
+			if !errors.As(err, &re) && !errors.As(err, &ve) {
+				t.Fatalf("Apply error %T %v is not a *RuntimeError or ValidationErrors", err, err)
+			}
+			return
+		}
+		if !defined {
+			if out != nil {
+				t.Fatalf("undefined output with bytes %q", out)
+			}
+			return
+		}
+		if gjson.ValidBytes(event) && !json.Valid(out) {
+			t.Fatalf("invalid output %q\nmapping %q\nevent %q", out, mapping, event)
+		}
+		prefixed, _, _ := m.AppendApply([]byte("x"), event)
+		if !bytes.Equal(prefixed, append([]byte("x"), out...)) {
+			t.Fatalf("AppendApply gave %q, Apply %q", prefixed, out)
+		}
+	})
+}
+
+// FuzzLiquid renders arbitrary @liquid templates: the template engine must
+// never panic, whatever the template and the event.
+func FuzzLiquid(f *testing.F) {
+	for _, tmpl := range []string{
+		"{{ a | slice: 1, 2 }}", "{{ a | truncate: 3, '..' }}", "{{ a | truncatewords: 1 }}", "{{ a | split: ',' | first }}",
+		"{% if a > 1 %}x{% elsif a == 'b' %}y{% else %}z{% endif %}", "{% unless a %}n{% endunless %}",
+		"{{ a | date: '%Y-%m-%d' }}", "{{ a | round: 2 }}", "{{ a | divided_by: 0 }}", "{{ a | url_decode }}",
+		"{% assign x = a | strip | upcase %}{{ x | remove_first: 'A' }}", "{{ a[0] }}{{ a.size }}{{ a.first }}",
+		"{% capture c %}{{ a }}{% endcapture %}{{ c | escape }}", "{{ a | compact | join: '-' }}", "{{ (1..a) }}",
+		"{% cycle 'a', 'b' %}", "{{ a | default: 1, allow_false: true }}", "{{ a | inspect }}{{ a | json }}",
+	} {
+		for _, ev := range []string{`{"a":"x,y"}`, `{"a":[3,null,"s",{"b":1}]}`, `{"a":5.5}`, `{"a":null}`, `{"a":{"b":[1]}}`, `{"a":"2025-07-07T10:19:25Z"}`} {
+			f.Add(tmpl, []byte(ev))
+		}
+	}
+	f.Fuzz(func(t *testing.T, tmpl string, event []byte) {
+		mapping, err := json.Marshal(map[string]map[string]string{"q": {"@liquid": tmpl}})
+		if err != nil {
+			return
+		}
+		m, err := Compile(mapping)
+		if err != nil {
+			return
+		}
+		out, defined, err := m.Apply(event)
+		if err == nil && defined && !json.Valid(out) {
+			t.Fatalf("invalid output %q", out)
+		}
+	})
+}
