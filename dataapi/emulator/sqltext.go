@@ -1,0 +1,386 @@
+package emulator
+
+import (
+	"strings"
+)
+
+// tokKind is the kind of a lexical token of MySQL-dialect SQL. The scanner
+// knows only what the emulator needs: where strings, quoted identifiers and
+// comments start and end, so that '?' placeholders, ';' separators and
+// keywords are found only outside them.
+type tokKind uint8
+
+const (
+	tokWord     tokKind = iota // keyword, identifier or number
+	tokQuotedID                // `identifier`
+	tokString                  // 'text' or "text"
+	tokQuestion                // ? placeholder
+	tokPunct                   // any other single byte: ( ) , ; = . …
+	tokSpace                   // whitespace
+	tokComment                 // # …, -- …, /* … */
+)
+
+// token is one lexical token: its kind and its byte range in the statement.
+type token struct {
+	kind       tokKind
+	start, end int
+}
+
+func (t token) text(sql string) string { return sql[t.start:t.end] }
+
+// is reports whether t is the word w, compared case-insensitively.
+func (t token) is(sql, w string) bool {
+	return t.kind == tokWord && strings.EqualFold(sql[t.start:t.end], w)
+}
+
+// isPunct reports whether t is the punctuation byte c.
+func (t token) isPunct(sql string, c byte) bool {
+	return t.kind == tokPunct && sql[t.start] == c
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || c == '$' || c >= 0x80 ||
+		('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9')
+}
+
+// scanSQL splits sql into tokens. It follows the MySQL lexer rules that
+// go-sql-driver/mysql's client-side interpolation also follows: backslash
+// escapes and doubled quotes inside '…' and "…", doubled backticks inside
+// `…`, "#" and "-- " line comments and /* … */ block comments. An
+// unterminated string or comment runs to the end; the engine reports it.
+func scanSQL(sql string) []token {
+	toks := make([]token, 0, len(sql)/4+1)
+	n := len(sql)
+	for i := 0; i < n; {
+		c := sql[i]
+		start := i
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
+			for i < n && (sql[i] == ' ' || sql[i] == '\t' || sql[i] == '\n' || sql[i] == '\r' || sql[i] == '\f' || sql[i] == '\v') {
+				i++
+			}
+			toks = append(toks, token{tokSpace, start, i})
+		case c == '\'' || c == '"':
+			i++
+			for i < n {
+				if sql[i] == '\\' {
+					i += 2
+					continue
+				}
+				if sql[i] == c {
+					if i+1 < n && sql[i+1] == c { // doubled quote
+						i += 2
+						continue
+					}
+					i++
+					break
+				}
+				i++
+			}
+			if i > n {
+				i = n
+			}
+			toks = append(toks, token{tokString, start, i})
+		case c == '`':
+			i++
+			for i < n {
+				if sql[i] == '`' {
+					if i+1 < n && sql[i+1] == '`' {
+						i += 2
+						continue
+					}
+					i++
+					break
+				}
+				i++
+			}
+			toks = append(toks, token{tokQuotedID, start, i})
+		case c == '#' || (c == '-' && i+1 < n && sql[i+1] == '-' && (i+2 == n || isCommentSpace(sql[i+2]))):
+			for i < n && sql[i] != '\n' {
+				i++
+			}
+			toks = append(toks, token{tokComment, start, i})
+		case c == '/' && i+1 < n && sql[i+1] == '*':
+			end := strings.Index(sql[i+2:], "*/")
+			if end < 0 {
+				i = n
+			} else {
+				i += 2 + end + 2
+			}
+			toks = append(toks, token{tokComment, start, i})
+		case c == '?':
+			i++
+			toks = append(toks, token{tokQuestion, start, i})
+		case isWordByte(c):
+			for i < n && isWordByte(sql[i]) {
+				i++
+			}
+			toks = append(toks, token{tokWord, start, i})
+		default:
+			i++
+			toks = append(toks, token{tokPunct, start, i})
+		}
+	}
+	return toks
+}
+
+func isCommentSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// significant returns the tokens that are neither whitespace nor comments.
+func significant(toks []token) []token {
+	out := make([]token, 0, len(toks))
+	for _, t := range toks {
+		if t.kind != tokSpace && t.kind != tokComment {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// statement is one SQL statement as the emulator sees it.
+type statement struct {
+	// SQL is the statement to run: trailing semicolons removed and, when
+	// adapting, SingleStore-only clauses rewritten for the engine.
+	SQL string
+	// Placeholders is the number of ? placeholders outside strings,
+	// quoted identifiers and comments.
+	Placeholders int
+	// Multiple is set when the text holds more than one statement.
+	Multiple bool
+	// Empty is set when the text holds no statement at all.
+	Empty bool
+	// Keyword is the first keyword, upper-cased ("SELECT", "USE", …).
+	Keyword string
+	// Adapted is set when SingleStore-only clauses were rewritten.
+	Adapted bool
+}
+
+// analyze scans sql once and returns what the handler needs to know. When
+// adapt is set, SingleStore-only DDL clauses are rewritten (see adaptDDL).
+func analyze(sql string, adapt bool) statement {
+	toks := scanSQL(sql)
+	sig := significant(toks)
+	var st statement
+	// Drop trailing semicolons: "stmt;" is one statement.
+	for len(sig) > 0 && sig[len(sig)-1].isPunct(sql, ';') {
+		sig = sig[:len(sig)-1]
+	}
+	if len(sig) == 0 {
+		st.Empty = true
+		return st
+	}
+	for _, t := range sig {
+		switch {
+		case t.kind == tokQuestion:
+			st.Placeholders++
+		case t.isPunct(sql, ';'):
+			st.Multiple = true
+		}
+	}
+	if sig[0].kind == tokWord {
+		st.Keyword = strings.ToUpper(sig[0].text(sql))
+	}
+	st.SQL = sql[:sig[len(sig)-1].end]
+	if adapt && st.Keyword == "CREATE" && !st.Multiple {
+		if out, ok := adaptDDL(st.SQL, sig); ok {
+			st.SQL, st.Adapted = out, true
+		}
+	}
+	return st
+}
+
+// cut is a byte range of the statement to replace.
+type cut struct {
+	start, end int
+	with       string
+}
+
+// applyCuts replaces the given non-overlapping ranges, which must be in
+// increasing order.
+func applyCuts(sql string, cuts []cut) string {
+	var b strings.Builder
+	b.Grow(len(sql))
+	last := 0
+	for _, c := range cuts {
+		b.WriteString(sql[last:c.start])
+		b.WriteString(c.with)
+		last = c.end
+	}
+	b.WriteString(sql[last:])
+	return b.String()
+}
+
+// adaptDDL rewrites the SingleStore-only parts of a CREATE TABLE statement
+// so that MySQL-family engines accept it, and reports whether it changed
+// anything:
+//
+//   - CREATE ROWSTORE | REFERENCE | ROWSTORE REFERENCE TABLE → CREATE TABLE;
+//     CREATE GLOBAL TEMPORARY TABLE → CREATE TEMPORARY TABLE
+//   - SHARD KEY [name] (…), SORT KEY (…) and KEY (…) USING CLUSTERED
+//     COLUMNSTORE entries of the definition list are removed
+//   - AUTOSTATS_*=… and SQL_MODE=… table options are removed
+//
+// Everything else, including UNIQUE KEY … USING HASH (which MySQL and
+// MariaDB accept), is left as written. sig holds the significant tokens of
+// sql without trailing semicolons.
+func adaptDDL(sql string, sig []token) (string, bool) {
+	var cuts []cut
+	i := 1 // after CREATE
+	for i < len(sig) && sig[i].kind == tokWord {
+		switch {
+		case sig[i].is(sql, "ROWSTORE"), sig[i].is(sql, "REFERENCE"), sig[i].is(sql, "GLOBAL"):
+			if i+1 >= len(sig) {
+				return "", false
+			}
+			cuts = append(cuts, cut{start: sig[i].start, end: sig[i+1].start})
+			i++
+			continue
+		case sig[i].is(sql, "TEMPORARY"):
+			i++
+			continue
+		}
+		break
+	}
+	if i >= len(sig) || !sig[i].is(sql, "TABLE") {
+		return "", false
+	}
+	i++
+	if i+2 < len(sig) && sig[i].is(sql, "IF") && sig[i+1].is(sql, "NOT") && sig[i+2].is(sql, "EXISTS") {
+		i += 3
+	}
+	// Table name: name, `name`, db.name.
+	for i < len(sig) && (sig[i].kind == tokWord || sig[i].kind == tokQuotedID || sig[i].isPunct(sql, '.')) {
+		i++
+	}
+	if i < len(sig) && sig[i].isPunct(sql, '(') {
+		end, defCuts := adaptDefinitions(sql, sig, i)
+		cuts = append(cuts, defCuts...)
+		i = end + 1
+	}
+	opts := sig[min(i, len(sig)):]
+	for j, t := range opts {
+		if t.isPunct(sql, '(') || t.is(sql, "SELECT") || t.is(sql, "AS") || t.is(sql, "LIKE") ||
+			t.is(sql, "PARTITION") || t.is(sql, "IGNORE") || t.is(sql, "REPLACE") || t.is(sql, "WITH") {
+			opts = opts[:j]
+			break
+		}
+	}
+	cuts = append(cuts, adaptTableOptions(sql, opts)...)
+	if len(cuts) == 0 {
+		return "", false
+	}
+	return applyCuts(sql, cuts), true
+}
+
+// adaptDefinitions handles the definition list that opens at sig[open]. It
+// returns the index of the closing parenthesis and the cuts that remove the
+// SingleStore-only entries.
+func adaptDefinitions(sql string, sig []token, open int) (int, []cut) {
+	type entry struct{ first, last int } // token indexes, inclusive
+	var entries []entry
+	depth := 0
+	closeAt := len(sig) - 1
+	first := open + 1
+scan:
+	for j := open; j < len(sig); j++ {
+		switch {
+		case sig[j].isPunct(sql, '('):
+			depth++
+		case sig[j].isPunct(sql, ')'):
+			depth--
+			if depth == 0 {
+				if first <= j-1 {
+					entries = append(entries, entry{first, j - 1})
+				}
+				closeAt = j
+				break scan
+			}
+		case sig[j].isPunct(sql, ',') && depth == 1:
+			entries = append(entries, entry{first, j - 1})
+			first = j + 1
+		}
+	}
+	if depth != 0 {
+		return closeAt, nil // unbalanced: leave it to the engine
+	}
+	drop := make([]bool, len(entries))
+	kept := 0
+	for k, e := range entries {
+		drop[k] = singleStoreOnlyEntry(sql, sig[e.first:e.last+1])
+		if !drop[k] {
+			kept++
+		}
+	}
+	if kept == len(entries) || kept == 0 {
+		return closeAt, nil
+	}
+	// Rebuild the list from the text of the kept entries.
+	var b strings.Builder
+	b.WriteByte('(')
+	sep := ""
+	for k, e := range entries {
+		if drop[k] {
+			continue
+		}
+		b.WriteString(sep)
+		b.WriteString(strings.TrimSpace(sql[sig[e.first].start:sig[e.last].end]))
+		sep = ", "
+	}
+	b.WriteByte(')')
+	return closeAt, []cut{{start: sig[open].start, end: sig[closeAt].end, with: b.String()}}
+}
+
+// singleStoreOnlyEntry reports whether a definition-list entry is a
+// SingleStore-only key: SHARD KEY, SORT KEY or a clustered columnstore key.
+func singleStoreOnlyEntry(sql string, e []token) bool {
+	if len(e) >= 2 && (e[0].is(sql, "SHARD") || e[0].is(sql, "SORT")) && e[1].is(sql, "KEY") {
+		return true
+	}
+	for j := 0; j+2 < len(e); j++ {
+		if e[j].is(sql, "USING") && e[j+1].is(sql, "CLUSTERED") && e[j+2].is(sql, "COLUMNSTORE") {
+			return true
+		}
+	}
+	return false
+}
+
+// adaptTableOptions returns cuts that remove AUTOSTATS_* and SQL_MODE table
+// options (with their "=" and value, and one separating comma) from the
+// tokens after the definition list.
+func adaptTableOptions(sql string, opts []token) []cut {
+	var cuts []cut
+	for j := 0; j < len(opts); j++ {
+		t := opts[j]
+		if t.kind != tokWord {
+			continue
+		}
+		name := strings.ToUpper(t.text(sql))
+		if !strings.HasPrefix(name, "AUTOSTATS_") && name != "SQL_MODE" {
+			continue
+		}
+		k := j + 1
+		if k < len(opts) && opts[k].isPunct(sql, '=') {
+			k++
+		}
+		if k < len(opts) && (opts[k].kind == tokWord || opts[k].kind == tokString) {
+			k++
+		}
+		start, end := t.start, opts[k-1].end
+		switch {
+		case k < len(opts) && opts[k].isPunct(sql, ','):
+			k++ // the separating comma goes too, with the space after it
+			if k < len(opts) {
+				end = opts[k].start
+			} else {
+				end = opts[k-1].end
+			}
+		case k < len(opts):
+			end = opts[k].start
+		case j > 0 && opts[j-1].isPunct(sql, ',') && (len(cuts) == 0 || cuts[len(cuts)-1].end <= opts[j-1].start):
+			start = opts[j-1].start
+		}
+		cuts = append(cuts, cut{start: start, end: end})
+		j = k - 1
+	}
+	return cuts
+}

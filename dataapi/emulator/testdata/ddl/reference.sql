@@ -1,0 +1,5 @@
+CREATE TABLE IF NOT EXISTS `segment_data` (
+    messageId TEXT NOT NULL, timestamp DATETIME(6) NOT NULL, type TEXT NOT NULL,
+    event TEXT, name TEXT, properties JSON, userId TEXT, anonymousId TEXT,
+    groupId TEXT, traits JSON, context JSON, SHARD KEY ()
+  ) AUTOSTATS_CARDINALITY_MODE=PERIODIC AUTOSTATS_HISTOGRAM_MODE=CREATE SQL_MODE='STRICT_ALL_TABLES';
