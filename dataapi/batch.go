@@ -1,0 +1,107 @@
+package dataapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Batch is a multi-row statement that can be halved: *batch.Request of this
+// module's batch package satisfies Batch[*batch.Request].
+type Batch[B any] interface {
+	// Body is the request body, {"sql":…,"args":[…]}.
+	Body() []byte
+	// Len is the number of rows.
+	Len() int
+	// Split returns the first half of the rows and the rest, each with its
+	// own body. It is only called when Len() ≥ 2.
+	Split() (B, B)
+}
+
+// BatchResult is the outcome of [ExecBatch], row by row.
+type BatchResult struct {
+	// Errs holds one entry per row, in the batch's row order: nil when the
+	// row was written, otherwise why not.
+	Errs []error
+	// RowsAffected sums the server's rowsAffected over the requests that
+	// succeeded.
+	RowsAffected int64
+	// Requests counts the exec calls made (each with its own retries).
+	Requests int
+	// Splits counts the times a too-large body was halved.
+	Splits int
+}
+
+// Failed returns the number of rows that were not written.
+func (r BatchResult) Failed() int {
+	n := 0
+	for _, err := range r.Errs {
+		if err != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// Err returns the first row's error, or nil when every row was written.
+func (r BatchResult) Err() error {
+	for _, err := range r.Errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ExecBatch writes b with c.ExecBody and reports a result per row. When the
+// server refuses the body as too large (ErrRequestTooLarge: a 413, or a 400
+// saying the request body is too large), the batch is split in halves and
+// each half is written the same way, down to single rows; a single row that
+// is still too large fails alone with an error that says so and matches
+// ErrRequestTooLarge. Any other failure is the error of every row of the
+// (sub-)batch that got it. Once ctx is done the rows not yet written get
+// ctx's error.
+func ExecBatch[B Batch[B]](ctx context.Context, c *Client, b B) BatchResult {
+	res := BatchResult{Errs: make([]error, b.Len())}
+	execPart(ctx, c, b, res.Errs, &res)
+	return res
+}
+
+func execPart[B Batch[B]](ctx context.Context, c *Client, b B, errs []error, res *BatchResult) {
+	n := b.Len()
+	if n == 0 {
+		return
+	}
+	if err := ctx.Err(); err != nil {
+		setAll(errs, fmt.Errorf("dataapi: writing batch: %w", err))
+		return
+	}
+	res.Requests++
+	out, err := c.ExecBody(ctx, b.Body())
+	switch {
+	case err == nil:
+		res.RowsAffected += out.RowsAffected
+	case errors.Is(err, ErrRequestTooLarge) && n == 1:
+		errs[0] = fmt.Errorf("dataapi: writing row: a request holding only this row (%d bytes) is too large for the Data API: %w",
+			len(b.Body()), err)
+	case errors.Is(err, ErrRequestTooLarge):
+		first, rest := b.Split()
+		if first.Len() < 1 || rest.Len() < 1 || first.Len()+rest.Len() != n {
+			setAll(errs, fmt.Errorf("dataapi: splitting batch: halves of %d and %d rows from %d: %w",
+				first.Len(), rest.Len(), n, err))
+			return
+		}
+		c.splits.Add(1)
+		res.Splits++
+		execPart(ctx, c, first, errs[:first.Len()], res)
+		execPart(ctx, c, rest, errs[first.Len():], res)
+	default:
+		setAll(errs, err)
+	}
+}
+
+func setAll(errs []error, err error) {
+	for i := range errs {
+		errs[i] = err
+	}
+}

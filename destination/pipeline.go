@@ -1,0 +1,313 @@
+package destination
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/s2segment/s2segment/mapping"
+	"github.com/tidwall/gjson"
+)
+
+// Config is what a destination instance chooses for one action: its
+// mapping and its subscription. The zero value uses the action's defaults.
+type Config struct {
+	// Mapping overlays the defaults of the action's fields: a JSON object
+	// whose keys replace (or add to) the field defaults, as Segment merges
+	// {...defaults, ...mapping}. nil keeps the defaults.
+	Mapping json.RawMessage
+	// Subscription is the FQL that selects events; "" means the action's
+	// DefaultSubscription, and an action without one receives every event.
+	Subscription string
+}
+
+// Pipeline is an action compiled with a Config: the per-event path from a
+// raw event to a validated payload. It is built once and used for every
+// event; it is immutable and safe for concurrent use.
+type Pipeline struct {
+	action  *Action
+	sub     *Subscription
+	mapping *mapping.Mapping
+	schema  *Schema
+	merged  []byte
+}
+
+// ErrNoPerform is returned by Execute and ExecuteBatch for an action that
+// has neither Perform nor PerformBatch.
+var ErrNoPerform = errors.New("the action has no perform function")
+
+// Compile checks the action, merges cfg.Mapping over the field defaults,
+// compiles the mapping and the subscription, and returns the Pipeline. A
+// mapping or subscription that does not compile is reported with what is
+// wrong and where (mapping-kit's messages, the subscription's byte offset).
+func (a *Action) Compile(cfg Config) (*Pipeline, error) {
+	if err := a.Validate(); err != nil {
+		return nil, err
+	}
+	merged, err := MergeMapping(a.Fields, cfg.Mapping)
+	if err != nil {
+		return nil, err
+	}
+	m, err := mapping.Compile(merged)
+	if err != nil {
+		return nil, fmt.Errorf("compiling mapping: %w", err)
+	}
+	fql := cfg.Subscription
+	if fql == "" {
+		fql = a.DefaultSubscription
+	}
+	var sub *Subscription
+	if fql != "" {
+		if sub, err = ParseSubscription(fql); err != nil {
+			return nil, fmt.Errorf("parsing subscription %q: %w", fql, err)
+		}
+	}
+	schema, err := NewSchema(a.Fields)
+	if err != nil {
+		return nil, err
+	}
+	return &Pipeline{action: a, sub: sub, mapping: m, schema: schema, merged: merged}, nil
+}
+
+// MergeMapping returns the mapping an action runs: the defaults of its
+// fields (in field order) overlaid with user, a JSON object whose keys
+// replace defaults in place and whose other keys follow, as JavaScript's
+// {...defaults, ...user} orders them.
+func MergeMapping(fields Fields, user json.RawMessage) ([]byte, error) {
+	type member struct{ key, value string }
+	var members []member
+	set := func(k, v string) {
+		for i := range members {
+			if members[i].key == k {
+				members[i].value = v
+				return
+			}
+		}
+		members = append(members, member{k, v})
+	}
+	for _, f := range fields {
+		if len(f.Default) > 0 {
+			k, _ := json.Marshal(f.Key)
+			set(string(k), string(f.Default))
+		}
+	}
+	if len(bytes.TrimSpace(user)) > 0 {
+		if !gjson.ValidBytes(user) {
+			return nil, fmt.Errorf("reading mapping: %w", jsonSyntaxError(user))
+		}
+		r := gjson.ParseBytes(user)
+		if !r.IsObject() {
+			return nil, fmt.Errorf("reading mapping: a mapping must be a JSON object, not %s", humanizeTypeOf(r))
+		}
+		r.ForEach(func(k, v gjson.Result) bool {
+			key, _ := json.Marshal(k.Str) // normalised, so that "a" and "\u0061" are one key
+			set(string(key), v.Raw)
+			return true
+		})
+	}
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, m := range members {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(m.key)
+		b.WriteByte(':')
+		b.WriteString(m.value)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// jsonSyntaxError describes where b stops being JSON.
+func jsonSyntaxError(b []byte) error {
+	var v any
+	err := json.Unmarshal(b, &v)
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("invalid JSON at byte offset %d: %w", se.Offset, err)
+	}
+	if err != nil {
+		return fmt.Errorf("invalid JSON: %w", err)
+	}
+	return errors.New("invalid JSON")
+}
+
+// Action returns the action the pipeline runs.
+func (p *Pipeline) Action() *Action { return p.action }
+
+// Subscription returns the pipeline's subscription; nil when every event is
+// selected.
+func (p *Pipeline) Subscription() *Subscription { return p.sub }
+
+// Mapping returns the merged mapping the pipeline applies.
+func (p *Pipeline) Mapping() []byte { return p.merged }
+
+// Schema returns the validation schema of the action's fields.
+func (p *Pipeline) Schema() *Schema { return p.schema }
+
+// Match reports whether the subscription selects event.
+func (p *Pipeline) Match(event []byte) bool {
+	return p.sub == nil || p.sub.Match(event)
+}
+
+// Process runs one event through the pipeline: the subscription, the
+// mapping, then validation and coercion of the mapped payload. On success
+// out holds the payload. The mapped (and, if it had to change, the
+// validated) JSON is appended to buf, and the extended buf is returned; the
+// payload points into it, so the bytes up to len(buf) must not be
+// overwritten while out is in use (appending is fine).
+//
+// event must be a well-formed JSON object (check gjson.ValidBytes at the
+// edge); anything else never panics but is rejected or unspecified. The
+// error is ErrNoMatch for an event the subscription does not select, a
+// *ValidationError for an invalid payload, or an *Error (status 400) when
+// the mapping fails on this event; ResultOf turns each into Segment's
+// result.
+func (p *Pipeline) Process(buf, event []byte, d Delivery, out *Payload) ([]byte, error) {
+	if !isObjectStart(event) {
+		return buf, ErrInvalidEvent
+	}
+	// One pass over the event's top level reads what the subscription
+	// needs and notes the larger objects and arrays, which the mapping
+	// usually copies whole into the payload: validation then recognises
+	// them instead of scanning them again.
+	var (
+		ev   evalEvent
+		seen [numFieldKinds]bool
+	)
+	known := out.known[:0]
+	ok := eachMember(bytesToString(event), func(rawKey string, val gjson.Result) bool {
+		if p.sub != nil {
+			if k, isRoot := rootKind(keyString(rawKey)); isRoot && p.sub.roots[k] && !seen[k] {
+				ev.vals[k], seen[k] = val, true
+			}
+		}
+		if val.Type == gjson.JSON && len(val.Raw) >= minKnownLen && len(known) < maxKnown {
+			known = append(known, val.Raw)
+		}
+		return true
+	})
+	out.known = known
+	if p.sub != nil && (!ok || !ev.group(&p.sub.root)) {
+		return buf, ErrNoMatch
+	}
+	start := len(buf)
+	mappedBuf, defined, err := p.mapping.AppendApply(buf, event)
+	if err != nil {
+		return buf, &Error{Status: 400, Type: TypePayloadValidationFailed, Message: err.Error(), Err: err}
+	}
+	buf = mappedBuf
+	mapped := buf[start:len(buf):len(buf)]
+	if !defined || len(mapped) == 0 {
+		mapped = []byte("{}")
+	}
+	return p.schema.validate(buf, mapped, d, out, known)
+}
+
+// Known container values: at most maxKnown per event, each at least
+// minKnownLen bytes (smaller ones are as quick to scan as to compare).
+const (
+	maxKnown    = 8
+	minKnownLen = 64
+)
+
+func isObjectStart(b []byte) bool {
+	for _, c := range b {
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case '{':
+			return true
+		}
+		return false
+	}
+	return false
+}
+
+// Execute runs one event as Segment's single-event execute does (Single
+// delivery) and performs it with the action's Perform (or PerformBatch with
+// one payload).
+func (p *Pipeline) Execute(ctx context.Context, s Settings, event []byte) Result {
+	if !gjson.ValidBytes(event) {
+		return ResultOf(ErrInvalidEvent)
+	}
+	pl := &Payload{}
+	if _, err := p.Process(nil, event, Single, pl); err != nil {
+		return ResultOf(err)
+	}
+	switch {
+	case p.action.Perform != nil:
+		return finish(p.action.Perform(ctx, s, pl), pl)
+	case p.action.PerformBatch != nil:
+		rs := p.action.PerformBatch(ctx, s, []*Payload{pl})
+		if len(rs) == 0 {
+			return missingResult()
+		}
+		return finish(rs[0], pl)
+	}
+	return ResultOf(&Error{Status: 501, Message: ErrNoPerform.Error(), Err: ErrNoPerform})
+}
+
+// ExecuteBatch runs events as Segment's executeBatch does (Batched
+// delivery): each event that fails its subscription or validation gets its
+// 400 at its index, and the valid payloads are performed together with the
+// action's PerformBatch (or one by one with Perform). The MultiStatus has
+// one result per event, in order.
+func (p *Pipeline) ExecuteBatch(ctx context.Context, s Settings, events [][]byte) *MultiStatus {
+	ms := NewMultiStatus(len(events))
+	var buf []byte
+	valid := make([]*Payload, 0, len(events))
+	for i, ev := range events {
+		if !gjson.ValidBytes(ev) {
+			ms.Fail(i, ErrInvalidEvent)
+			continue
+		}
+		pl := &Payload{Index: i}
+		var err error
+		if buf, err = p.Process(buf, ev, Batched, pl); err != nil {
+			ms.Fail(i, err)
+			continue
+		}
+		valid = append(valid, pl)
+	}
+	if len(valid) == 0 {
+		return ms
+	}
+	switch {
+	case p.action.PerformBatch != nil:
+		rs := p.action.PerformBatch(ctx, s, valid)
+		for j, pl := range valid {
+			if j < len(rs) {
+				ms.Results[pl.Index] = finish(rs[j], pl)
+			} else {
+				ms.Results[pl.Index] = missingResult()
+			}
+		}
+	case p.action.Perform != nil:
+		for _, pl := range valid {
+			ms.Results[pl.Index] = finish(p.action.Perform(ctx, s, pl), pl)
+		}
+	default:
+		for _, pl := range valid {
+			ms.Fail(pl.Index, &Error{Status: 501, Message: ErrNoPerform.Error(), Err: ErrNoPerform})
+		}
+	}
+	return ms
+}
+
+func finish(r Result, pl *Payload) Result {
+	if r.Status == 0 {
+		r.Status = 200
+	}
+	if r.Sent == nil {
+		r.Sent = pl.JSON
+	}
+	return r
+}
+
+func missingResult() Result {
+	return Result{Status: 500, ErrorType: TypeUnknownError, ErrorMessage: "MultiStatusResponse is missing a response at the specified index"}
+}

@@ -1,0 +1,290 @@
+package singlestore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+
+	"github.com/s2segment/s2segment/batch"
+	"github.com/s2segment/s2segment/dataapi"
+	"github.com/s2segment/s2segment/destination"
+	"github.com/tidwall/gjson"
+)
+
+// Executor is what a Writer needs from a Data API client: run a statement
+// (for the DDL) and write a packed batch, row by row. NewExecutor adapts a
+// *dataapi.Client; tests and other transports can provide their own.
+type Executor interface {
+	// Exec runs one statement.
+	Exec(ctx context.Context, sql string, args ...any) (dataapi.ExecResult, error)
+	// ExecBatch writes a packed request and reports a result per row, in
+	// row order, splitting the request when the server finds it too large.
+	ExecBatch(ctx context.Context, req *batch.Request) dataapi.BatchResult
+}
+
+// NewExecutor returns the Executor of a Data API client.
+func NewExecutor(c *dataapi.Client) Executor { return clientExecutor{c} }
+
+type clientExecutor struct{ c *dataapi.Client }
+
+func (e clientExecutor) Exec(ctx context.Context, sql string, args ...any) (dataapi.ExecResult, error) {
+	return e.c.Exec(ctx, sql, args...)
+}
+
+func (e clientExecutor) ExecBatch(ctx context.Context, req *batch.Request) dataapi.BatchResult {
+	return dataapi.ExecBatch(ctx, e.c, req)
+}
+
+// WriterConfig configures a Writer. Database is required; the zero value
+// of every other field means its default.
+type WriterConfig struct {
+	// Options are the action's mapping and subscription, the table's
+	// schema and how JSON columns are sent.
+	Options
+	// Database is the database the table is in.
+	Database string
+	// Table is the table written; "" means DefaultTable.
+	Table string
+	// BatchSize caps the rows of one request. 0 means the mapping's
+	// max_batch_size when it is a literal number (the default mapping has
+	// DefaultBatchSize), or 1 when the mapping's enable_batching is false.
+	BatchSize int
+	// MaxRequestBytes caps a request body; 0 means batch.DefaultMaxBytes.
+	MaxRequestBytes int
+	// Concurrency is the number of requests one Write sends at a time;
+	// 0 means 1.
+	Concurrency int
+}
+
+// Writer writes batches of raw Segment events to a SingleStore table with
+// the Send Data action, and returns one result per event. It is safe for
+// concurrent use; each Write packs its own requests.
+type Writer struct {
+	exec        Executor
+	enc         *Encoder
+	packing     batch.Config
+	table       string
+	database    string
+	concurrency int
+}
+
+// NewWriter checks cfg and compiles the action. A mapping or subscription
+// that does not compile, a bad table or database name, or a batch size out
+// of range is an error.
+func NewWriter(exec Executor, cfg WriterConfig) (*Writer, error) {
+	if exec == nil {
+		return nil, errors.New("creating writer: no executor")
+	}
+	if cfg.Table == "" {
+		cfg.Table = DefaultTable
+	}
+	if err := ValidateDatabaseName(cfg.Database); err != nil {
+		return nil, fmt.Errorf("creating writer: %w", err)
+	}
+	enc, err := NewEncoder(cfg.Options)
+	if err != nil {
+		return nil, fmt.Errorf("creating writer: %w", err)
+	}
+	size := cfg.BatchSize
+	if size == 0 {
+		size = mappingBatchSize(enc.pipeline.Mapping())
+	}
+	if size < 1 || size > MaxBatchSize {
+		return nil, fmt.Errorf("creating writer: batch size %d: want 1 to %d", size, MaxBatchSize)
+	}
+	prefix, suffix, err := InsertSQL(cfg.Table, cfg.Schema)
+	if err != nil {
+		return nil, fmt.Errorf("creating writer: %w", err)
+	}
+	packing := batch.Config{
+		Prefix: prefix, Suffix: suffix, Columns: len(Columns), Database: cfg.Database,
+		MaxRows: size, MaxBytes: cfg.MaxRequestBytes,
+	}
+	if _, err := batch.New(packing); err != nil {
+		return nil, fmt.Errorf("creating writer: %w", err)
+	}
+	conc := cfg.Concurrency
+	if conc <= 0 {
+		conc = 1
+	}
+	return &Writer{exec: exec, enc: enc, packing: packing, table: cfg.Table, database: cfg.Database, concurrency: conc}, nil
+}
+
+// mappingBatchSize reads the batch size from the merged mapping: a literal
+// max_batch_size, 1 when enable_batching is literally false, and
+// DefaultBatchSize otherwise.
+func mappingBatchSize(m []byte) int {
+	if gjson.GetBytes(m, FieldEnableBatching).Type == gjson.False {
+		return 1
+	}
+	if v := gjson.GetBytes(m, FieldMaxBatchSize); v.Type == gjson.Number && v.Num == float64(int(v.Num)) {
+		return int(v.Num)
+	}
+	return DefaultBatchSize
+}
+
+// Encoder returns the writer's encoder.
+func (w *Writer) Encoder() *Encoder { return w.enc }
+
+// BatchSize returns the most rows one request carries.
+func (w *Writer) BatchSize() int { return w.packing.MaxRows }
+
+// CreateTable creates the table if it does not exist, in the schema of the
+// writer's Options (Segment's testAuthentication does this).
+func (w *Writer) CreateTable(ctx context.Context) error {
+	ddl, err := CreateTableSQL(w.table, w.enc.opts.Schema)
+	if err != nil {
+		return err
+	}
+	if _, err := w.exec.Exec(ctx, ddl); err != nil {
+		return fmt.Errorf("creating table %s: %w", QuoteIdentifier(w.table), err)
+	}
+	return nil
+}
+
+// Write runs events (raw JSON objects; check them with gjson.ValidBytes at
+// the edge) through the Send Data action and writes the valid ones, packed
+// into requests that hold at most the batch size and never exceed the
+// request cap. It returns one result per event, in order, and never fails
+// an event because of another:
+//
+//   - 200 with the payload sent, for a row written (or, in the dedupe
+//     schema, already there); Body is {"rowsAffected":N} of its request;
+//   - 400 PAYLOAD_VALIDATION_FAILED with Segment's message, for an event the
+//     subscription does not select or whose payload is invalid, including
+//     values the table cannot hold (a timestamp that is not a date);
+//   - 413 PAYLOAD_TOO_LARGE, for an event whose row cannot fit in any
+//     request, or that the server refuses alone as too large;
+//   - the Data API's status and message ("Failed to insert data: …") for a
+//     request it refused, marked RETRYABLE_ERROR when sending it again may
+//     succeed (408, 429, 5xx but 501 and 505), and 408 SELF_TIMEOUT when ctx
+//     ends first.
+//
+// The events must not be modified until Write returns; results keep slices
+// of them (Sent).
+func (w *Writer) Write(ctx context.Context, events [][]byte) *destination.MultiStatus {
+	ms := destination.NewMultiStatus(len(events))
+	if len(events) == 0 {
+		return ms
+	}
+	packer, err := batch.New(w.packing)
+	if err != nil { // checked by NewWriter
+		for i := range events {
+			ms.Fail(i, err)
+		}
+		return ms
+	}
+	var (
+		buf, row []byte
+		p        destination.Payload
+		sent     = make([][]byte, len(events))
+		wg       sync.WaitGroup
+		sem      = make(chan struct{}, w.concurrency)
+	)
+	send := func(req *batch.Request) {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			w.send(ctx, req, sent, ms)
+		}()
+	}
+	for i, ev := range events {
+		var err error
+		if buf, err = w.enc.Process(buf, ev, &p); err != nil {
+			ms.Fail(i, err)
+			continue
+		}
+		if row, err = w.enc.AppendRow(row[:0], &p); err != nil {
+			ms.Fail(i, err)
+			continue
+		}
+		sent[i] = p.JSON
+		full, err := packer.Add(row, i)
+		if err != nil {
+			ms.Results[i] = rowResult(err)
+			continue
+		}
+		if full != nil {
+			send(full)
+		}
+	}
+	if last := packer.Flush(); last != nil {
+		send(last)
+	}
+	wg.Wait()
+	return ms
+}
+
+// send writes one request and records the result of each of its rows.
+func (w *Writer) send(ctx context.Context, req *batch.Request, sent [][]byte, ms *destination.MultiStatus) {
+	res := w.exec.ExecBatch(ctx, req)
+	refs := req.Refs()
+	body := []byte(`{"rowsAffected":` + strconv.FormatInt(res.RowsAffected, 10) + `}`)
+	for j, ref := range refs {
+		var err error
+		if j < len(res.Errs) {
+			err = res.Errs[j]
+		} else {
+			err = fmt.Errorf("writing row %d: the client reported %d results for %d rows", j, len(res.Errs), len(refs))
+		}
+		if err == nil {
+			ms.Results[ref] = destination.Result{Status: 200, Sent: sent[ref], Body: body}
+			continue
+		}
+		ms.Results[ref] = sendResult(ctx, err, sent[ref])
+	}
+}
+
+// rowResult is the result of a row the packer refused.
+func rowResult(err error) destination.Result {
+	var re *batch.RowError
+	if errors.As(err, &re) && errors.Is(err, batch.ErrRowTooLarge) {
+		return destination.Result{
+			Status: 413, ErrorType: "PAYLOAD_TOO_LARGE", ErrorReporter: destination.ReporterIntegrations,
+			ErrorMessage: fmt.Sprintf("The event is too large for one Data API request: its request would be %d bytes, over the %d-byte limit.", re.Size, re.Limit),
+			Err:          err,
+		}
+	}
+	return destination.Result{
+		Status: 400, ErrorType: destination.TypePayloadValidationFailed, ErrorReporter: destination.ReporterIntegrations,
+		ErrorMessage: "The event's row could not be encoded: " + err.Error(), Err: err,
+	}
+}
+
+// sendResult maps the error of a row the Data API did not write.
+func sendResult(ctx context.Context, err error, payload []byte) destination.Result {
+	r := destination.Result{Sent: payload, Err: err, ErrorReporter: destination.ReporterDestination}
+	var api *dataapi.APIError
+	switch {
+	case errors.Is(err, dataapi.ErrRequestTooLarge):
+		r.Status, r.ErrorType = 413, "PAYLOAD_TOO_LARGE"
+		r.ErrorMessage = "Failed to insert data: the Data API refused the event as too large."
+	case errors.As(err, &api):
+		r.Status = api.StatusCode
+		if r.Status < 400 {
+			r.Status = 500
+		}
+		r.ErrorType = destination.ErrorTypeFor(r.Status)
+		if api.Retryable {
+			r.ErrorType = destination.TypeRetryableError
+		}
+		msg := api.Message
+		if api.Errno != 0 {
+			msg = fmt.Sprintf("Error %d (%s): %s", api.Errno, api.SQLState, api.Message)
+		}
+		r.ErrorMessage = "Failed to insert data: " + msg
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled), ctx.Err() != nil:
+		r.Status, r.ErrorType = 408, destination.TypeSelfTimeout
+		r.ErrorMessage = "Failed to insert data: " + err.Error()
+	default:
+		// The request did not get an answer (connection refused, reset,
+		// timeout) even after the client's retries: worth trying later.
+		r.Status, r.ErrorType = 503, destination.TypeRetryableError
+		r.ErrorMessage = "Failed to insert data: " + err.Error()
+	}
+	return r
+}

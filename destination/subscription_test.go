@@ -1,0 +1,64 @@
+package destination
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+type subscriptionCase struct {
+	Name         string          `json:"name"`
+	Subscription string          `json:"subscription"`
+	Event        json.RawMessage `json:"event"`
+	Match        *bool           `json:"match"`
+	Error        *string         `json:"error"`
+	Note         string          `json:"note"`
+}
+
+func readNDJSON[T any](t testing.TB, path string) []T {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	var out []T
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if len(sc.Bytes()) == 0 {
+			continue
+		}
+		var c T
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &c), "line %d", len(out)+1)
+		out = append(out, c)
+	}
+	require.NoError(t, sc.Err())
+	return out
+}
+
+// TestSubscriptionConformance runs the reference's subscription vectors: every
+// case must parse (or fail to parse) and match exactly as the reference did.
+func TestSubscriptionConformance(t *testing.T) {
+	cases := readNDJSON[subscriptionCase](t, "testdata/subscription.ndjson")
+	require.Len(t, cases, 143)
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			sub, err := ParseSubscription(c.Subscription)
+			if c.Error != nil {
+				require.Error(t, err, "the reference refuses %q", c.Subscription)
+				assert.True(t, errors.Is(err, ErrInvalidSubscription))
+				var se *SubscriptionError
+				require.ErrorAs(t, err, &se)
+				assert.LessOrEqual(t, se.Offset, len(c.Subscription))
+				return
+			}
+			require.NoError(t, err, "note: %s", c.Note)
+			require.NotNil(t, c.Match)
+			assert.Equal(t, *c.Match, sub.Match(c.Event), "%s on %s (parsed as %s; note: %s)", c.Subscription, c.Event, sub.Describe(), c.Note)
+		})
+	}
+}
