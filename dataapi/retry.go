@@ -52,14 +52,14 @@ func retryableTransport(err error) bool {
 
 // Backoff returns the wait before retry number attempt (1 for the first
 // retry) with full-jitter exponential backoff: jitter, a random number in
-// [0, 1), times min(max, base·2^(attempt-1)).
-func Backoff(base, max time.Duration, attempt int, jitter float64) time.Duration {
+// [0, 1), times min(maxWait, base·2^(attempt-1)).
+func Backoff(base, maxWait time.Duration, attempt int, jitter float64) time.Duration {
 	if attempt < 1 {
 		attempt = 1
 	}
 	ceiling := float64(base) * math.Pow(2, float64(attempt-1))
-	if ceiling > float64(max) || math.IsInf(ceiling, 0) {
-		ceiling = float64(max)
+	if ceiling > float64(maxWait) || math.IsInf(ceiling, 0) {
+		ceiling = float64(maxWait)
 	}
 	return time.Duration(jitter * ceiling)
 }
