@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Batch is a multi-row statement that can be halved: *batch.Request of this
@@ -30,6 +31,9 @@ type BatchResult struct {
 	Requests int
 	// Splits counts the times a too-large body was halved.
 	Splits int
+	// Bisections counts the times a batch was halved to find the rows
+	// behind a row-level error.
+	Bisections int
 }
 
 // Failed returns the number of rows that were not written.
@@ -58,9 +62,13 @@ func (r BatchResult) Err() error {
 // saying the request body is too large), the batch is split in halves and
 // each half is written the same way, down to single rows; a single row that
 // is still too large fails alone with an error that says so and matches
-// ErrRequestTooLarge. Any other failure is the error of every row of the
-// (sub-)batch that got it. Once ctx is done the rows not yet written get
-// ctx's error.
+// ErrRequestTooLarge. When the server refuses the statement because of a
+// value in it (a row-level error: see RowLevel), the batch is bisected the
+// same way until the rows at fault fail alone and every other row is
+// written, so one bad row never costs its neighbours. Any other failure
+// (authentication, a missing table, a server that is down after the
+// retries) is the error of every row of the (sub-)batch that got it. Once
+// ctx is done the rows not yet written get ctx's error.
 func ExecBatch[B Batch[B]](ctx context.Context, c *Client, b B) BatchResult {
 	res := BatchResult{Errs: make([]error, b.Len())}
 	execPart(ctx, c, b, res.Errs, &res)
@@ -84,15 +92,21 @@ func execPart[B Batch[B]](ctx context.Context, c *Client, b B, errs []error, res
 	case errors.Is(err, ErrRequestTooLarge) && n == 1:
 		errs[0] = fmt.Errorf("dataapi: writing row: a request holding only this row (%d bytes) is too large for the Data API: %w",
 			len(b.Body()), err)
-	case errors.Is(err, ErrRequestTooLarge):
+	case n == 1:
+		errs[0] = err
+	case errors.Is(err, ErrRequestTooLarge) || RowLevel(err):
 		first, rest := b.Split()
 		if first.Len() < 1 || rest.Len() < 1 || first.Len()+rest.Len() != n {
 			setAll(errs, fmt.Errorf("dataapi: splitting batch: halves of %d and %d rows from %d: %w",
 				first.Len(), rest.Len(), n, err))
 			return
 		}
-		c.splits.Add(1)
-		res.Splits++
+		if errors.Is(err, ErrRequestTooLarge) {
+			c.splits.Add(1)
+			res.Splits++
+		} else {
+			res.Bisections++
+		}
 		execPart(ctx, c, first, errs[:first.Len()], res)
 		execPart(ctx, c, rest, errs[first.Len():], res)
 	default:
@@ -104,4 +118,35 @@ func setAll(errs []error, err error) {
 	for i := range errs {
 		errs[i] = err
 	}
+}
+
+// rowLevelErrnos are MySQL errors caused by one value of a statement whose
+// SQLSTATE is not in the data-exception or integrity classes.
+var rowLevelErrnos = map[int]bool{
+	1366: true, // Incorrect string/integer value
+	1367: true, // Illegal value found during parsing
+	1292: true, // Truncated incorrect value / incorrect datetime value
+	1406: true, // Data too long for column
+	1264: true, // Out of range value
+	1048: true, // Column cannot be null
+	3140: true, // Invalid JSON text
+	4025: true, // CONSTRAINT failed (MariaDB)
+}
+
+// RowLevel reports whether err is a statement refused because of a value in
+// it rather than because of the statement, the session or the server: a
+// 400 whose SQLSTATE is in class 22 (data exception) or 23 (integrity
+// constraint violation), or whose MySQL error number is one of the
+// value errors (1366, 1292, 1406, 1264, 1048, 3140 …). Rewriting the same
+// statement without the offending row would succeed, which is why
+// ExecBatch bisects on it.
+func RowLevel(err error) bool {
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.StatusCode != 400 || ae.Errno == 0 {
+		return false
+	}
+	if strings.HasPrefix(ae.SQLState, "22") || strings.HasPrefix(ae.SQLState, "23") {
+		return true
+	}
+	return rowLevelErrnos[ae.Errno]
 }

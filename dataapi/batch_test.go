@@ -67,6 +67,7 @@ func TestExecBatch(t *testing.T) {
 		server   step
 		requests int // exec calls
 		splits   int
+		bisects  int
 		written  []bool
 		tooLarge []int // rows that failed as too large
 	}{
@@ -77,10 +78,14 @@ func TestExecBatch(t *testing.T) {
 			requests: 7, splits: 3, written: repeat(true, 8)},
 		{name: "one row too large fails alone", rows: []string{`"a"`, `"b"`, huge, `"c"`}, server: limited(500, too413),
 			requests: 5, splits: 2, written: []bool{true, true, false, true}, tooLarge: []int{2}},
-		{name: "SQL error fails the request's rows", rows: []string{`"a"`, `"bad"`, `"c"`}, server: limited(1000, too413),
-			requests: 1, written: []bool{false, false, false}},
-		{name: "SQL error fails only its half after a split", rows: []string{`"a-long-enough"`, `"b-long-enough"`, `"bad"`, `"c-long-enough"`},
-			server: limited(80, too413), requests: 3, splits: 1, written: []bool{true, true, false, false}},
+		{name: "row-level SQL error is bisected down to the bad row", rows: []string{`"a"`, `"bad"`, `"c"`}, server: limited(1000, too413),
+			requests: 5, bisects: 2, written: []bool{true, false, true}},
+		{name: "two bad rows fail alone", rows: []string{`"bad"`, `"b"`, `"c"`, `"bad"`}, server: limited(1000, too413),
+			requests: 7, bisects: 3, written: []bool{false, true, true, false}},
+		{name: "row-level error after a size split", rows: []string{`"a-long-enough"`, `"b-long-enough"`, `"bad"`, `"c-long-enough"`},
+			server: limited(80, too413), requests: 5, splits: 1, bisects: 1, written: []bool{true, true, false, true}},
+		{name: "statement-level SQL error fails every row without bisecting", rows: rows(4, 5),
+			server: status(400, "Error 1146 (42S02): Table 'db.t' doesn't exist"), requests: 1, written: repeat(false, 4)},
 		{name: "empty batch sends nothing", rows: nil, server: limited(1000, too413), requests: 0, written: []bool{}},
 	}
 	for _, tc := range tests {
@@ -110,6 +115,7 @@ func TestExecBatch(t *testing.T) {
 			assert.Equal(t, tc.requests, res.Requests)
 			assert.Equal(t, tc.requests, f.attempts())
 			assert.Equal(t, tc.splits, res.Splits)
+			assert.Equal(t, tc.bisects, res.Bisections)
 			assert.Equal(t, int64(tc.splits), c.Stats().Splits)
 			assert.Equal(t, len(tc.rows)-int(affected), res.Failed())
 			if res.Failed() > 0 {
@@ -227,5 +233,27 @@ func TestExecBatchThroughRetryPaths(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestRowLevel(t *testing.T) {
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{&APIError{StatusCode: 400, Errno: 1406, SQLState: "22001"}, true},
+		{&APIError{StatusCode: 400, Errno: 1062, SQLState: "23000"}, true},
+		{&APIError{StatusCode: 400, Errno: 1366, SQLState: "HY000"}, true},
+		{&APIError{StatusCode: 400, Errno: 3140}, true},
+		{&APIError{StatusCode: 400, Errno: 1146, SQLState: "42S02"}, false},
+		{&APIError{StatusCode: 400, Errno: 1064, SQLState: "42000"}, false},
+		{&APIError{StatusCode: 400}, false},
+		{&APIError{StatusCode: 403, Errno: 1142, SQLState: "42000"}, false},
+		{&APIError{StatusCode: 500, Errno: 1406, SQLState: "22001"}, false},
+		{fmt.Errorf("writing: %w", &APIError{StatusCode: 400, Errno: 1292, SQLState: "22007"}), true},
+		{context.Canceled, false},
+	}
+	for _, tc := range tests {
+		assert.Equal(t, tc.want, RowLevel(tc.err), "%v", tc.err)
 	}
 }
