@@ -40,6 +40,7 @@ func retryableTransport(err error) bool {
 	switch {
 	case errors.Is(err, context.Canceled),
 		errors.Is(err, ErrUnexpectedResponse),
+		errors.Is(err, http.ErrSchemeMismatch), // https spoken to a plain-HTTP server: it will not change
 		errors.As(err, &unknownAuthority),
 		errors.As(err, &invalidCert),
 		errors.As(err, &hostname),

@@ -59,6 +59,15 @@ func TestHTTPS(t *testing.T) {
 	require.ErrorAs(t, err, &ae, "http to an https server")
 	assert.Equal(t, http.StatusBadRequest, ae.StatusCode)
 
+	plainSrv := httptest.NewServer(f)
+	defer plainSrv.Close()
+	pu, _ := url.Parse(plainSrv.URL)
+	c, err = New(Config{Host: pu.Hostname(), Port: pu.Port(), User: "admin", Password: "pw"})
+	require.NoError(t, err)
+	_, err = c.Exec(context.Background(), "SELECT 1")
+	require.ErrorIs(t, err, http.ErrSchemeMismatch, "https to a plain-HTTP server")
+	assert.Equal(t, int64(1), c.Stats().Requests, "a scheme mismatch is not retried")
+
 	_, err = New(withCA(base, []byte("not a certificate")))
 	var ce *ConfigError
 	require.ErrorAs(t, err, &ce)
