@@ -1,0 +1,538 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"runtime/debug"
+	"runtime/pprof"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/s2segment/s2segment/batch"
+	"github.com/s2segment/s2segment/dataapi"
+	"github.com/s2segment/s2segment/dataapi/emulator"
+	"github.com/s2segment/s2segment/destination/singlestore"
+	"github.com/s2segment/s2segment/fixtures"
+	"github.com/s2segment/s2segment/internal/eventsource"
+	"github.com/s2segment/s2segment/internal/replay"
+)
+
+func init() { register(newReplayCmd) }
+
+// replayFlags are the command line of "s2segment replay".
+type replayFlags struct {
+	target          targetFlags
+	mapping         string
+	subscription    string
+	batchSize       int
+	maxRequestBytes int
+	concurrency     int
+	dedupe          bool
+	createTable     bool
+	jsonStrings     bool
+	dryRun          bool
+	out             string
+	quiet           bool
+	report          string
+	cpuProfile      string
+}
+
+// Limits of the replay flags.
+const (
+	defaultReplayConcurrency = 4
+	maxReplayConcurrency     = 64
+	// chunkRequests is how many full requests' worth of events one Write
+	// call gets: enough to keep requests full, small enough to keep memory
+	// flat.
+	chunkRequests = 2
+	// memoryFloor is the memory budget's share for the binary's own data
+	// and buffers, before any chunk of events.
+	memoryFloor = 32 << 20
+)
+
+// memoryBudget is the soft memory limit replay runs under when the rows go
+// out of the process: the floor, plus each chunk of events that can exist
+// at once (see replay.Run) twice over, for the events and the payloads made
+// of them. The collector then runs at gcPercent, so it collects less often
+// while the heap is small, and at the latest when the heap reaches the
+// budget, which keeps the resident size flat over any input length.
+func memoryBudget(workers, chunkBytes int) int64 {
+	return memoryFloor + int64(2*workers+1)*int64(chunkBytes)*2
+}
+
+// gcPercent is the GOGC replay runs with under its memory budget.
+const gcPercent = 200
+
+// tuneMemory sets replay's memory budget and GC percent, except those the
+// environment sets (GOMEMLIMIT, GOGC win), and returns what restores them.
+func tuneMemory(budget int64) (restore func()) {
+	var undo []func()
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		prev := debug.SetMemoryLimit(budget)
+		undo = append(undo, func() { debug.SetMemoryLimit(prev) })
+	}
+	if _, set := os.LookupEnv("GOGC"); !set {
+		prev := debug.SetGCPercent(gcPercent)
+		undo = append(undo, func() { debug.SetGCPercent(prev) })
+	}
+	return func() {
+		for _, u := range undo {
+			u()
+		}
+	}
+}
+
+func newReplayCmd() *cobra.Command {
+	f := &replayFlags{}
+	cmd := &cobra.Command{
+		Use:   "replay [flags] [PATH...]",
+		Short: "Send event files through the destination and show what landed",
+		Long: `replay reads Segment events and writes them to SingleStore through the Send
+Data action, exactly as the hosted endpoint does: subscription, mapping,
+validation, rows packed into INSERTs under the Data API's 1 MB request limit.
+
+Inputs (PATH): files holding one event, a JSON array of events, a Tracking API
+/v1/batch body (its top-level context and integrations are merged into each
+event), NDJSON / JSON Lines, any of these gzip-compressed, whole directories
+(read recursively in name order), and - for standard input. The format is found
+from the content, not the file name. With no PATH, the fixture events bundled in
+the binary are replayed. Events stream through in chunks, so memory stays flat
+whatever the input size.
+
+Target: the settings flags or S2_* variables. With no --host, an embedded Data
+API emulator (a real SQL engine, in memory) is started on a loopback port and
+the rows go there; the run says so, and the rows are gone when it exits. With
+--dry-run nothing is sent and no server is needed: each request body is written
+as one JSON line to standard output (or --out).
+
+The table is created first unless --create-table=false: with --dedupe (the
+default) messageId is its unique key and replaying the same events again adds
+no rows; --dedupe=false creates Segment's keyless table and uses plain INSERTs.
+
+Output: a progress line on a terminal, then a summary on standard error (events
+read, written, filtered by the subscription, rejected by validation with the top
+reasons, failed, unreadable lines or files, requests, bytes, retries, speed),
+then what landed on standard output: row counts by type and a few rows read back
+through the Data API (for a --host, the table's total row count). --report FILE
+writes one JSON line per event and per read error: where it came from, its
+messageId, and what became of it.
+
+Exit status: 0 when every event was written or filtered, 1 when any event was
+rejected or failed or any input could not be read, 2 for usage or configuration
+errors (bad flags, a mapping or subscription that does not compile, a server
+that cannot be reached or refuses the credentials).`,
+		Example: `  s2segment replay                                   # bundled fixtures into the embedded emulator
+  s2segment replay events/ more.ndjson.gz            # your files, same
+  s2segment replay --dry-run --out bodies.ndjson -   # stdin to request bodies, nothing sent
+  S2_PASSWORD=… s2segment replay --host svc.example.singlestore.com --user admin --database analytics events/`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runReplay(cmd, f, args)
+		},
+	}
+	fs := cmd.Flags()
+	f.target.register(fs)
+	fs.StringVar(&f.mapping, "mapping", "", "mapping to overlay on the defaults: a JSON object, or a file holding one")
+	fs.StringVar(&f.subscription, "subscription", "", "FQL subscription replacing the default one (events it does not select are filtered, not failed)")
+	fs.IntVar(&f.batchSize, "batch-size", singlestore.DefaultBatchSize, fmt.Sprintf("most rows per request, 1 to %d; when not given, the mapping's max_batch_size if it sets one", singlestore.MaxBatchSize))
+	fs.IntVar(&f.maxRequestBytes, "max-request-bytes", batch.DefaultMaxBytes, fmt.Sprintf("largest request body in bytes, at most %d", batch.LimitMaxBytes))
+	fs.IntVar(&f.concurrency, "concurrency", defaultReplayConcurrency, fmt.Sprintf("requests in flight at once, 1 to %d", maxReplayConcurrency))
+	fs.BoolVar(&f.dedupe, "dedupe", true, "dedupe schema: messageId is the table's unique key and a replayed event is written once; false for Segment's keyless table and plain INSERTs")
+	fs.BoolVar(&f.createTable, "create-table", true, "create the table (IF NOT EXISTS) before sending")
+	fs.BoolVar(&f.jsonStrings, "json-strings", false, "send properties, traits and context as JSON-encoded strings")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "send nothing: write each request body as one JSON line to standard output or --out")
+	fs.StringVar(&f.out, "out", "", "with --dry-run, the file the request bodies go to (default standard output)")
+	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress line and no rows read back; the summary is still printed")
+	fs.StringVar(&f.report, "report", "", "write one JSON line per event and per read error to this file")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
+	return cmd
+}
+
+// replayTarget is where a replay writes: the executor and what to close.
+type replayTarget struct {
+	exec      singlestore.Executor
+	client    *dataapi.Client // nil for a dry run
+	dry       *replay.DryRun  // nil unless a dry run
+	local     *localEmulator  // nil unless the embedded emulator runs
+	database  string
+	transport func() replay.Transport
+	closers   []func() error
+}
+
+func runReplay(cmd *cobra.Command, f *replayFlags, paths []string) (err error) {
+	ctx := cmd.Context()
+	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	fl := cmd.Flags()
+
+	// Flags and settings: everything that can be wrong before any I/O.
+	if err := f.target.resolve(nil); err != nil {
+		return usageError(err)
+	}
+	if err := f.check(fl.Changed); err != nil {
+		return usageError(err)
+	}
+	opts, err := f.options(fl.Changed("subscription"))
+	if err != nil {
+		return usageError(err)
+	}
+
+	if f.cpuProfile != "" {
+		pf, perr := os.Create(f.cpuProfile)
+		if perr != nil {
+			return usageError(fmt.Errorf("--cpuprofile: %w", perr))
+		}
+		if perr := pprof.StartCPUProfile(pf); perr != nil {
+			pf.Close()
+			return usageError(fmt.Errorf("--cpuprofile: %w", perr))
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			if cerr := pf.Close(); cerr != nil && err == nil {
+				err = failedError(fmt.Errorf("writing the CPU profile: %w", cerr))
+			}
+		}()
+	}
+
+	var report *os.File
+	if f.report != "" {
+		if report, err = os.Create(f.report); err != nil {
+			return usageError(fmt.Errorf("--report: %w", err))
+		}
+		defer func() {
+			if cerr := report.Close(); cerr != nil && err == nil {
+				err = failedError(fmt.Errorf("writing the report: %w", cerr))
+			}
+		}()
+	}
+
+	// Where the rows go.
+	tgt, err := f.openTarget(ctx, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := tgt.close(); cerr != nil && err == nil {
+			err = failedError(cerr)
+		}
+	}()
+
+	batchSize := 0 // the mapping's max_batch_size, or the default
+	if fl.Changed("batch-size") {
+		batchSize = f.batchSize
+	}
+	counting := replay.NewCounting(tgt.exec)
+	w, err := singlestore.NewWriter(counting, singlestore.WriterConfig{
+		Options:         opts,
+		Database:        tgt.database,
+		Table:           f.target.Table,
+		BatchSize:       batchSize,
+		MaxRequestBytes: f.maxRequestBytes,
+		Concurrency:     1, // replay.Run runs --concurrency writes at once
+	})
+	if err != nil {
+		var ce *batch.ConfigError
+		if errors.As(err, &ce) {
+			return usageError(fmt.Errorf("--max-request-bytes: %w", err))
+		}
+		return usageError(err)
+	}
+
+	if tgt.client != nil {
+		if err := f.prepareTable(ctx, tgt, w); err != nil {
+			return err
+		}
+		before := tgt.client.Stats()
+		tgt.transport = func() replay.Transport {
+			s := tgt.client.Stats()
+			return replay.Transport{
+				Requests: s.Requests - before.Requests, Retries: s.Retries - before.Retries,
+				Splits: s.Splits - before.Splits, BytesSent: s.BytesSent - before.BytesSent,
+				RowsAffected: counting.RowsAffected(),
+			}
+		}
+	}
+
+	// What is read.
+	srcCfg := eventsource.Config{}
+	if len(paths) == 0 {
+		srcCfg.FS = fixtures.FS()
+		paths = []string{fixtures.DefaultDir}
+		fmt.Fprintf(stderr, "s2segment replay: no PATH given, so replaying the sample events bundled in the binary (fixtures/%s)\n"+
+			"  (name files, directories or - for standard input to replay your own)\n", fixtures.DefaultDir)
+	}
+	src, err := eventsource.Open(ctx, srcCfg, paths, cmd.InOrStdin())
+	if err != nil {
+		return failedError(err)
+	}
+	defer src.Close()
+
+	workers := f.concurrency
+	if f.dryRun {
+		workers = 1 // bodies come out in input order; there is no network to wait for
+	}
+	runCfg := replay.Config{
+		Writer:      w,
+		Workers:     workers,
+		ChunkEvents: chunkRequests * w.BatchSize(),
+		ChunkBytes:  chunkRequests * f.maxRequestBytes,
+		Transport:   tgt.transport,
+	}
+	if report != nil {
+		runCfg.Report = report
+	}
+	var bar *progressbar.ProgressBar
+	if !f.quiet && isTerminal(stderr) {
+		bar = newReplayBar(stderr)
+		runCfg.Progress = func(p replay.Progress) {
+			bar.Describe("replaying: " + p.String())
+			_ = bar.Set64(p.Events)
+		}
+	}
+
+	// The embedded emulator keeps its tables in this process, so its
+	// memory grows with the rows and must not be squeezed.
+	if tgt.local == nil {
+		defer tuneMemory(memoryBudget(workers, runCfg.ChunkBytes))()
+	}
+	sum, runErr := replay.Run(ctx, runCfg, src)
+	if bar != nil {
+		_ = bar.Clear()
+	}
+	if tgt.dry != nil {
+		if err := tgt.dry.Flush(); err != nil && runErr == nil {
+			runErr = fmt.Errorf("writing request bodies: %w", err)
+		}
+		sum.Transport = tgt.dry.Stats()
+	}
+	if err := sum.WriteText(stderr, replay.TextOptions{DryRun: f.dryRun, Dedupe: f.dedupe}); err != nil && runErr == nil {
+		runErr = err
+	}
+	if tgt.dry != nil && f.out != "" {
+		fmt.Fprintf(stderr, "request bodies: %s\n", f.out)
+	}
+	if report != nil {
+		fmt.Fprintf(stderr, "report: %s\n", f.report)
+	}
+
+	if !f.quiet && tgt.client != nil && !sum.Interrupted {
+		if err := showLanded(ctx, stdout, tgt.client, tgt.database, f.target.Table, tgt.local != nil); err != nil {
+			fmt.Fprintf(stderr, "s2segment replay: reading the rows back: %v\n", err)
+			if runErr == nil && sum.OK() {
+				return failedError(nil)
+			}
+		}
+	}
+	switch {
+	case runErr != nil:
+		return failedError(runErr)
+	case sum.Interrupted:
+		return failedError(errors.New("interrupted"))
+	case !sum.OK():
+		return failedError(nil) // the summary says what failed
+	}
+	return nil
+}
+
+// check validates the flags that need no I/O.
+func (f *replayFlags) check(changed func(string) bool) error {
+	if changed("batch-size") && (f.batchSize < 1 || f.batchSize > singlestore.MaxBatchSize) {
+		return fmt.Errorf("--batch-size: want 1 to %d, got %d", singlestore.MaxBatchSize, f.batchSize)
+	}
+	if f.maxRequestBytes < 1 || f.maxRequestBytes > batch.LimitMaxBytes {
+		return fmt.Errorf("--max-request-bytes: want 1 to %d (the Data API's limit), got %d", batch.LimitMaxBytes, f.maxRequestBytes)
+	}
+	if f.concurrency < 1 || f.concurrency > maxReplayConcurrency {
+		return fmt.Errorf("--concurrency: want 1 to %d, got %d", maxReplayConcurrency, f.concurrency)
+	}
+	if f.out != "" && !f.dryRun {
+		return errors.New("--out goes with --dry-run; without it the rows are sent to the Data API")
+	}
+	if f.target.Host != "" && !f.dryRun && f.target.Database == "" {
+		return errors.New("--database (or S2_DATABASE) is required with --host")
+	}
+	if f.target.Database != "" {
+		if err := singlestore.ValidateDatabaseName(f.target.Database); err != nil {
+			return fmt.Errorf("--database: %w", err)
+		}
+	}
+	if err := singlestore.ValidateTableName(f.target.Table); err != nil {
+		return fmt.Errorf("--table: %w", err)
+	}
+	return nil
+}
+
+// options compiles the mapping and the subscription once, so that a problem
+// with either is reported against its flag.
+func (f *replayFlags) options(subscriptionGiven bool) (singlestore.Options, error) {
+	opts := singlestore.Options{Subscription: f.subscription, Schema: singlestore.SchemaDedupe}
+	if !f.dedupe {
+		opts.Schema = singlestore.SchemaReference
+	}
+	if f.jsonStrings {
+		opts.JSONColumns = singlestore.JSONString
+	}
+	if subscriptionGiven && strings.TrimSpace(f.subscription) == "" {
+		return opts, errors.New("--subscription: the subscription is empty; leave the flag out to use the default")
+	}
+	if f.mapping != "" {
+		m, err := readMappingFlag(f.mapping)
+		if err != nil {
+			return opts, err
+		}
+		opts.Mapping = m
+	}
+	if _, err := singlestore.NewEncoder(opts); err != nil {
+		return opts, describeCompileError(err, f.subscription)
+	}
+	return opts, nil
+}
+
+// openTarget sets up the dry-run output, the embedded emulator, or the
+// client of the configured Data API.
+func (f *replayFlags) openTarget(ctx context.Context, stdout, stderr io.Writer) (*replayTarget, error) {
+	t := f.target
+	tgt := &replayTarget{database: t.Database}
+	if f.dryRun {
+		if tgt.database == "" {
+			tgt.database = emulator.DefaultDatabase
+		}
+		out := stdout
+		if f.out != "" {
+			file, err := os.Create(f.out)
+			if err != nil {
+				return nil, usageError(fmt.Errorf("--out: %w", err))
+			}
+			tgt.closers = append(tgt.closers, file.Close)
+			out = file
+		}
+		tgt.dry = replay.NewDryRun(out)
+		tgt.exec = tgt.dry
+		return tgt, nil
+	}
+
+	cfg := dataapi.Config{
+		Host: t.Host, Port: t.Port, Scheme: t.Scheme, User: t.User, Password: t.Password,
+		InsecureSkipVerify: t.Insecure, MaxInFlight: f.concurrency,
+	}
+	if t.Host == "" {
+		if tgt.database == "" {
+			tgt.database = emulator.DefaultDatabase
+		}
+		local, err := startLocalEmulator(tgt.database)
+		if err != nil {
+			return nil, failedError(fmt.Errorf("starting the embedded emulator: %w", err))
+		}
+		tgt.local = local
+		tgt.closers = append(tgt.closers, local.Close)
+		cfg.Host, cfg.Port, cfg.Scheme, cfg.User, cfg.Password = local.host, local.port, "http", "root", ""
+		cfg.InsecureSkipVerify = false
+		fmt.Fprintf(stderr, "s2segment replay: no --host given, so the rows go to an embedded Data API emulator at http://%s\n"+
+			"  (%s; the rows are gone when replay exits)\n", net.JoinHostPort(local.host, local.port), local.srv.Engine())
+	} else if t.CACert != "" {
+		pem, err := os.ReadFile(t.CACert)
+		if err != nil {
+			return nil, usageError(fmt.Errorf("--ca-cert: %w", err))
+		}
+		cfg.CACert = pem
+	}
+	cfg.Database = tgt.database
+	c, err := dataapi.New(cfg)
+	if err != nil {
+		_ = tgt.close()
+		return nil, usageError(err)
+	}
+	tgt.client = c
+	tgt.exec = singlestore.NewExecutor(c)
+	if tgt.local == nil {
+		if err := c.Ping(ctx); err != nil {
+			_ = tgt.close()
+			return nil, usageError(fmt.Errorf("cannot reach the Data API at %s://%s (check --host, --port and --scheme): %w",
+				t.Scheme, net.JoinHostPort(t.Host, t.Port), err))
+		}
+	}
+	return tgt, nil
+}
+
+// prepareTable creates the table unless told not to. Refused credentials
+// are a configuration error.
+func (f *replayFlags) prepareTable(ctx context.Context, tgt *replayTarget, w *singlestore.Writer) error {
+	if !f.createTable {
+		return nil
+	}
+	if err := w.CreateTable(ctx); err != nil {
+		if errors.Is(err, dataapi.ErrUnauthorized) || errors.Is(err, dataapi.ErrForbidden) {
+			return usageError(fmt.Errorf("%w (check --user and --password)", err))
+		}
+		return failedError(err)
+	}
+	return nil
+}
+
+func (t *replayTarget) close() error {
+	var errs []error
+	for i := len(t.closers) - 1; i >= 0; i-- {
+		errs = append(errs, t.closers[i]())
+	}
+	t.closers = nil
+	return errors.Join(errs...)
+}
+
+// localEmulator is the embedded Data API emulator served over real HTTP on
+// a loopback port.
+type localEmulator struct {
+	srv        *emulator.Server
+	hs         *http.Server
+	host, port string
+}
+
+func startLocalEmulator(database string) (*localEmulator, error) {
+	srv, err := emulator.New(emulator.Config{Databases: []string{database}})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		srv.Close()
+		return nil, fmt.Errorf("listening on a loopback port: %w", err)
+	}
+	host, port, _ := net.SplitHostPort(ln.Addr().String())
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(ln) }() // ends with Shutdown
+	return &localEmulator{srv: srv, hs: hs, host: host, port: port}, nil
+}
+
+// Close stops serving, lets running requests finish, and drops the data.
+func (l *localEmulator) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return errors.Join(l.hs.Shutdown(ctx), l.srv.Close())
+}
+
+// isTerminal reports whether w is a terminal, for the progress line.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
+}
+
+func newReplayBar(w io.Writer) *progressbar.ProgressBar {
+	return progressbar.NewOptions64(-1,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription("replaying"),
+		progressbar.OptionSpinnerType(14),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionClearOnFinish(),
+	)
+}
