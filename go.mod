@@ -67,3 +67,5 @@ require (
 	gopkg.in/src-d/go-errors.v1 v1.0.0 // indirect
 	gopkg.in/yaml.v2 v2.4.0 // indirect
 )
+
+replace github.com/dolthub/go-icu-regex => ./third_party/go-icu-regex
