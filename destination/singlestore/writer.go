@@ -68,6 +68,7 @@ type Writer struct {
 	table       string
 	database    string
 	concurrency int
+	packers     sync.Pool // of *batch.Packer, empty between Write calls
 }
 
 // NewWriter checks cfg and compiles the action. A mapping or subscription
@@ -169,19 +170,28 @@ func (w *Writer) Write(ctx context.Context, events [][]byte) *destination.MultiS
 	if len(events) == 0 {
 		return ms
 	}
-	packer, err := batch.New(w.packing)
+	packer, err := w.packer()
 	if err != nil { // checked by NewWriter
 		for i := range events {
 			ms.Fail(i, err)
 		}
 		return ms
 	}
+	defer w.packers.Put(packer) // empty again once the last request is flushed
+	// The payloads stay referenced by the results (Sent), so they share one
+	// buffer sized for them up front: a payload is about the size of its
+	// event, and a larger one only makes append move on to a new array.
+	total := 0
+	for _, ev := range events {
+		total += len(ev) + payloadSlack
+	}
 	var (
-		buf, row []byte
-		p        destination.Payload
-		sent     = make([][]byte, len(events))
-		wg       sync.WaitGroup
-		sem      = make(chan struct{}, w.concurrency)
+		buf  = make([]byte, 0, total)
+		row  []byte
+		p    destination.Payload
+		sent = make([][]byte, len(events))
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, w.concurrency)
 	)
 	send := func(req *batch.Request) {
 		sem <- struct{}{}
@@ -217,6 +227,20 @@ func (w *Writer) Write(ctx context.Context, events [][]byte) *destination.MultiS
 	}
 	wg.Wait()
 	return ms
+}
+
+// payloadSlack is the room a payload may take beyond its event's size (the
+// literal max_batch_size and enable_batching of the default mapping).
+const payloadSlack = 64
+
+// packer returns an empty Packer. Packers are reused across Write calls
+// because a Packer sizes each new request from the previous one, which
+// spares regrowing every request body from scratch.
+func (w *Writer) packer() (*batch.Packer, error) {
+	if p, ok := w.packers.Get().(*batch.Packer); ok {
+		return p, nil
+	}
+	return batch.New(w.packing)
 }
 
 // send writes one request and records the result of each of its rows.
