@@ -49,6 +49,22 @@ func limited(limit int, tooLarge step) step {
 	}
 }
 
+// generic answers like an engine that reports a bad value with its generic
+// errno 1105: any request holding the arg bad fails.
+func generic(bad string) step {
+	return func(w http.ResponseWriter, r *http.Request, body []byte) {
+		var stmt struct{ Args []json.RawMessage }
+		_ = json.Unmarshal(body, &stmt)
+		for _, a := range stmt.Args {
+			if string(a) == bad {
+				status(400, "Error 1105 (HY000): Invalid JSON text: cannot unmarshal number")(w, r, body)
+				return
+			}
+		}
+		ok(fmt.Sprintf(`{"lastInsertId":0,"rowsAffected":%d}`, len(stmt.Args)))(w, r, body)
+	}
+}
+
 func rows(n, size int) []string {
 	out := make([]string, n)
 	for i := range out {
@@ -86,6 +102,10 @@ func TestExecBatch(t *testing.T) {
 			server: limited(80, too413), requests: 5, splits: 1, bisects: 1, written: []bool{true, true, false, true}},
 		{name: "statement-level SQL error fails every row without bisecting", rows: rows(4, 5),
 			server: status(400, "Error 1146 (42S02): Table 'db.t' doesn't exist"), requests: 1, written: repeat(false, 4)},
+		{name: "generic SQL error that fails every half stops after probing", rows: rows(8, 5),
+			server: status(400, "Error 1105 (HY000): unknown error"), requests: 3, bisects: 1, written: repeat(false, 8)},
+		{name: "generic SQL error caused by one row is bisected down to it", rows: []string{`"a"`, `"b"`, `"c"`, `"d"`, `"e"`, `"odd"`, `"g"`, `"h"`},
+			server: generic(`"odd"`), requests: 8, bisects: 3, written: []bool{true, true, true, true, true, false, true, true}},
 		{name: "empty batch sends nothing", rows: nil, server: limited(1000, too413), requests: 0, written: []bool{}},
 	}
 	for _, tc := range tests {
@@ -234,6 +254,15 @@ func TestExecBatchThroughRetryPaths(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestStatementLevel(t *testing.T) {
+	assert.True(t, StatementLevel(&APIError{StatusCode: 400, Errno: 1146, SQLState: "42S02"}))
+	assert.True(t, StatementLevel(&APIError{StatusCode: 400, Errno: 1049}))
+	assert.True(t, StatementLevel(&APIError{StatusCode: 400, Errno: 9999, SQLState: "42000"}))
+	assert.False(t, StatementLevel(&APIError{StatusCode: 400, Errno: 1105, SQLState: "HY000"}))
+	assert.False(t, StatementLevel(&APIError{StatusCode: 400}))
+	assert.False(t, StatementLevel(context.Canceled))
 }
 
 func TestRowLevel(t *testing.T) {
