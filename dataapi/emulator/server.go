@@ -48,7 +48,8 @@ type Stats struct {
 // New starts the engine (or connects to cfg.DSN), creates cfg.Databases and
 // returns a Server ready to serve. It fails with a *ConfigError for an
 // invalid cfg, and with the engine's error when the DSN server cannot be
-// reached within DefaultConnectTimeout. Close releases the engine.
+// reached within DefaultConnectTimeout. Close releases the engine. New is
+// safe to call from several goroutines at once.
 func New(cfg Config) (*Server, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {

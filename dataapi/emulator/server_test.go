@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -427,4 +428,49 @@ func (l *emuLog) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// TestConcurrentNew starts several embedded emulators at once (meant for
+// -race: go-mysql-server v0.20.0 writes package-level status variables in
+// engine.New) and uses each, at once too.
+func TestConcurrentNew(t *testing.T) {
+	const n = 6
+	servers := make([]*Server, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			servers[i], errs[i] = New(Config{})
+		}()
+	}
+	wg.Wait()
+	hs := make([]*harness, 0, n)
+	for i, srv := range servers {
+		require.NoError(t, errs[i], "emulator %d", i)
+		ts := httptest.NewServer(srv)
+		t.Cleanup(func() {
+			ts.Close()
+			assert.NoError(t, srv.Close())
+		})
+		hs = append(hs, &harness{t: t, srv: srv, http: ts, db: DefaultDatabase})
+	}
+	for i, h := range hs {
+		bodies := []string{h.body("CREATE TABLE t (v INT)"), h.body("INSERT INTO t VALUES (?)", i)}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, body := range bodies {
+				if status, resp := h.doMaybe(http.MethodPost, "/api/v2/exec", body); status != http.StatusOK {
+					t.Errorf("emulator %d: %d %s", i, status, resp)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for i, h := range hs {
+		assert.Equal(t, []map[string]any{{"v": json.Number(fmt.Sprint(i))}}, h.rows("SELECT v FROM t"), "emulator %d", i)
+	}
 }

@@ -44,11 +44,22 @@
 // [Reader.Next] as an [*Error] carrying the source, line, byte offset and
 // element index, and wrapping one of [ErrMalformed], [ErrNotObject],
 // [ErrTooLarge], [ErrInvalidUTF8], [ErrTruncated], or the error that opening
-// or reading the file returned. After a syntax error the reader resumes at the
-// first line after the one where the broken value started whose first
-// non-blank byte is '{' or '[' at the column where that value started; for
-// NDJSON this is simply the next line. The error says where reading resumes,
-// or that the rest of the input was skipped.
+// or reading the file returned. After a syntax error the reader resumes on a
+// later line whose first byte other than spaces and tabs is '{' or '[':
+//
+//   - in a stream, when the error is on the line where the broken value
+//     started (a broken NDJSON line, or text after a value on its line such
+//     as `{"a":1} garbage`), at the next such line, whatever its indentation;
+//   - in a stream, when the broken value spans lines, at the first such line
+//     after the one where it started whose '{' or '[' is at the column of the
+//     first value that started on that line (so that the indented members of
+//     a broken pretty-printed value are not read as events);
+//   - in a top-level array, at the first such line whose '{' or '[' is at the
+//     column where the broken element started.
+//
+// The error gives the line and byte offset where the broken value started,
+// the byte and line of the fault and what was expected there, and says where
+// reading resumes, or that the rest of the input was skipped.
 //
 // # Memory
 //

@@ -293,8 +293,13 @@ type input struct {
 	index  int // ordinal of the next top-level value
 	elem   int // index of the next array element
 	col    int // column where the last array element started
-	batch  *batchIter
-	failed bool // the read error that ended the input has been reported
+	// valueLine is the line where the last top-level value of a stream
+	// started, and lineCol the column of the first value that started on
+	// that line.
+	valueLine int
+	lineCol   int
+	batch     *batchIter
+	failed    bool // the read error that ended the input has been reported
 }
 
 // utf8BOM is skipped at the start of an input.
@@ -379,6 +384,9 @@ func (in *input) nextValue(r *Reader) (Event, error) {
 		return in.end()
 	}
 	at := s.position()
+	if at.line != in.valueLine {
+		in.valueLine, in.lineCol = at.line, at.col
+	}
 	s.mark, s.over, s.limit, s.keys = s.pos, false, r.cfg.MaxBatchBytes, true
 	index := in.index
 	in.index++
@@ -387,7 +395,18 @@ func (in *input) nextValue(r *Reader) (Event, error) {
 		return Event{}, &Error{Source: in.name, Format: FormatStream, Line: at.line, Index: index, Offset: at.off, Err: err}
 	}
 	if err := s.scanValue(); err != nil {
-		return fail(in.recover(err, at, at.col))
+		// A value that breaks on the line where it started is a broken
+		// line of NDJSON (or text after a value on that line): reading
+		// resumes at the next line that starts a value, at any column. One
+		// that breaks on a later line is a multi-line value: the next value
+		// is looked for at the column where values on its first line start,
+		// so that the nested members of a broken pretty-printed value are
+		// not read as events.
+		col := anyColumn
+		if s.line != at.line {
+			col = in.lineCol
+		}
+		return fail(in.recover(err, at, col))
 	}
 	if c != '{' {
 		return fail(fmt.Errorf("%w, got %s", ErrNotObject, kindOf(c)))
@@ -500,9 +519,13 @@ func (in *input) recover(err error, at position, col int) error {
 	return fmt.Errorf("%w; the rest of the input is skipped", err)
 }
 
+// anyColumn is the column given to resync to accept a value at any column.
+const anyColumn = -1
+
 // resync moves pos to the first line after the line of at (or after pos, when
 // the bytes from at have been dropped) whose first byte other than spaces and
-// tabs is '{' or '[' at column col, and reports whether there is one.
+// tabs is '{' or '[' at column col (at any column for anyColumn), and reports
+// whether there is one.
 func (s *scanner) resync(at position, col int) bool {
 	if s.mark >= 0 {
 		s.pos, s.line, s.lineOff = s.mark, at.line, at.lineOff
@@ -530,7 +553,7 @@ func (s *scanner) resync(at position, col int) bool {
 				s.pos++
 				continue
 			}
-			if n == col && (c == '{' || c == '[') {
+			if (n == col || col == anyColumn) && (c == '{' || c == '[') {
 				return true
 			}
 			break

@@ -165,6 +165,13 @@ var cases = []struct {
 	{"unclosed-line", "{\"a\":1\n{\"b\":2}\n", 1, []error{eventsource.ErrMalformed}},
 	{"unterminated-string", "{\"a\":\"x\n{\"b\":2}\n", 1, []error{eventsource.ErrMalformed}},
 	{"garbage-lines", "not json\nstill not\n{\"a\":1}\n", 1, []error{eventsource.ErrMalformed}},
+	{"trailing-text-after-object", "{\"a\":1} garbage\n{\"b\":2}\n{\"c\":3} x\n{\"d\":4}\n", 4,
+		[]error{eventsource.ErrMalformed, eventsource.ErrMalformed}},
+	{"trailing-comma-after-object", "{\"a\":1},\n  {\"b\":2}\n[{\"c\":3}]]\n{\"d\":4}\n", 3,
+		[]error{eventsource.ErrMalformed, eventsource.ErrNotObject, eventsource.ErrMalformed}},
+	{"broken-line-then-pretty", "{\"a\":1,,}\n{\n  \"b\": [\n    {\"c\": 3}\n  ]\n}\n", 1, []error{eventsource.ErrMalformed}},
+	{"broken-multi-line-value-after-object", "{\"a\":1} {\"b\":\n2,,}\n{\"c\":3}\n", 2, []error{eventsource.ErrMalformed}},
+	{"broken-pretty-value", "{\n  \"a\": [\n    {\"x\": 1},\n    {\"y\": oops}\n  ]\n}\n{\"b\":2}\n", 1, []error{eventsource.ErrMalformed}},
 	{"not-objects", "[1]\n{\"ok\":1}\n\"s\"\n42\n-0.5e3\ntrue\nfalse\nnull\n[{\"a\":1}]\n", 1,
 		[]error{eventsource.ErrNotObject, eventsource.ErrNotObject, eventsource.ErrNotObject, eventsource.ErrNotObject, eventsource.ErrNotObject, eventsource.ErrNotObject, eventsource.ErrNotObject, eventsource.ErrNotObject}},
 	{"array-of-non-objects", `[{"a":1}, 2, "x", [3], null, {"b":2}]`, 2,
@@ -568,6 +575,22 @@ func TestDefaultFixtureSet(t *testing.T) {
 		ids = append(ids, id)
 	}
 	assert.Equal(t, x.MessageIDs, ids)
+}
+
+// TestTrailingTextResumesAtNextLine pins the error for text after an
+// object on its line: it names the line and byte where the text starts and
+// what was expected, and the events of the following lines are delivered.
+func TestTrailingTextResumesAtNextLine(t *testing.T) {
+	input := "{\"a\":1}\n{\"b\":2} garbage\n{\"c\":3}\n"
+	items := readInput(t, eventsource.Config{}, strings.NewReader(input))
+	require.Len(t, items, 4, "%s", render(items))
+	var e *eventsource.Error
+	require.ErrorAs(t, items[2].err, &e)
+	assert.Equal(t, 2, e.Line)
+	assert.Equal(t, int64(16), e.Offset)
+	assert.Equal(t, "<stdin>: line 2 (byte 16): malformed JSON at byte 16 (line 2): expected a JSON value, got 'g'; reading resumes at line 3", e.Error())
+	assert.Equal(t, `{"c":3}`, string(items[3].ev.Data))
+	assert.Equal(t, 3, items[3].ev.Line)
 }
 
 func TestErrorText(t *testing.T) {

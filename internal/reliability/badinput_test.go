@@ -67,10 +67,6 @@ type badInput struct {
 	// the line is delivered as an event (trailingError: and then an error).
 	reader        error
 	trailingError error
-	// skipsRest: after the error the reader cannot find where to resume in
-	// NDJSON, and skips the rest of the file (see
-	// TestBadInputEventSourceTrailingGarbage).
-	skipsRest bool
 	// writer is the status Writer.Write gives the input passed straight to
 	// it (no edge check), with a piece of its message.
 	writer    int
@@ -129,7 +125,7 @@ func corpus() []badInput {
 			reader: eventsource.ErrNotObject, writer: 400, writerMsg: "The event is not a JSON object.",
 			server: 400, serverMsg: "must be one event, a JSON object"},
 		{name: "trailing garbage", id: "bad-trailing", data: append(event("bad-trailing", ""), " x"...),
-			trailingError: eventsource.ErrMalformed, skipsRest: true, writer: 200,
+			trailingError: eventsource.ErrMalformed, writer: 200,
 			server: 400, serverMsg: "invalid JSON"},
 		{name: "NaN", data: event("bad-nan", `,"properties":{"x":NaN}`),
 			reader: eventsource.ErrMalformed, writer: 400, writerMsg: "malformed row at byte",
@@ -145,11 +141,10 @@ func corpus() []badInput {
 			server: 400, serverMsg: "invalid JSON"},
 		{name: "invalid UTF-8", id: "bad-utf8", data: event("bad-utf8", ",\"properties\":{\"s\":\"a\xff\xfeb\"}"),
 			reader: eventsource.ErrInvalidUTF8,
-			// The Writer leaves UTF-8 to the edge (its contract), and the
-			// hosted endpoint does not check it: the row lands with the
-			// bytes replaced by the engine (an open defect, see
-			// docs/reliability.md).
-			writer: 200, server: 200,
+			// The Writer leaves UTF-8 to the edge (its contract): passed
+			// straight to it, the row lands with the bytes replaced by the
+			// engine. The hosted endpoint is such an edge and refuses it.
+			writer: 200, server: 400, serverMsg: "invalid UTF-8 at byte offset",
 			check: func(t *testing.T, row map[string]json.RawMessage) {
 				assert.JSONEq(t, `{"s":"a\ufffd\ufffdb"}`, string(row["properties"]))
 			}},
@@ -332,9 +327,6 @@ func TestBadInputEventSource(t *testing.T) {
 	var want []expect
 	line := 0
 	for i, c := range cases {
-		if c.skipsRest {
-			continue
-		}
 		g1, g2 := goodEvent(2*i), goodEvent(2*i+1)
 		goods = append(goods, g1, g2)
 		for _, l := range [][]byte{g1, c.data, g2} {
@@ -346,6 +338,13 @@ func TestBadInputEventSource(t *testing.T) {
 				want = append(want, expect{line: line, data: l})
 			case c.reader != nil:
 				want = append(want, expect{line: line, err: c.reader, cause: c.name})
+			case c.trailingError != nil:
+				// The line's object, then an error for the rest of the line.
+				dec := json.NewDecoder(bytes.NewReader(l))
+				var obj json.RawMessage
+				require.NoError(t, dec.Decode(&obj), c.name)
+				want = append(want, expect{line: line, data: l[:dec.InputOffset()]},
+					expect{line: line, err: c.trailingError, cause: c.name})
 			default:
 				want = append(want, expect{line: line, data: l})
 			}
@@ -407,12 +406,10 @@ func TestBadInputEventSource(t *testing.T) {
 	checkTable(t, c, "from_eventsource", goods, written)
 }
 
-// TestBadInputEventSourceTrailingGarbage shows how the reader handles a
+// TestBadInputEventSourceTrailingGarbage pins how the reader handles a
 // line with text after its object: the object is delivered, then an error
-// that says the rest of the input is skipped, because the garbage starts
-// at a column where no later line starts a value (the resumption rule of
-// package eventsource). Nothing after it is read: every event there is
-// lost to this read, though not silently. See docs/reliability.md.
+// for the rest of that line, and reading resumes at the next line, whose
+// event is delivered too (recovery in NDJSON is line by line).
 func TestBadInputEventSourceTrailingGarbage(t *testing.T) {
 	t.Parallel()
 	obj := event("bad-trailing", "")
@@ -422,15 +419,19 @@ func TestBadInputEventSourceTrailingGarbage(t *testing.T) {
 	var got []string
 	for ev, err := range r.All() {
 		if err != nil {
+			var e *eventsource.Error
+			require.ErrorAs(t, err, &e)
 			assert.ErrorIs(t, err, eventsource.ErrMalformed)
-			assert.Contains(t, err.Error(), "line 2")
-			assert.Contains(t, err.Error(), "the rest of the input is skipped")
+			assert.Equal(t, 2, e.Line)
+			assert.Equal(t, int64(len(goodEvent(1))+1+len(obj)+1), e.Offset, "the offset of the trailing text")
+			assert.Contains(t, err.Error(), "expected a JSON value, got 'x'")
+			assert.Contains(t, err.Error(), "reading resumes at line 3")
 			got = append(got, "error")
 			continue
 		}
 		got = append(got, gjson.GetBytes(ev.Data, "messageId").Str)
 	}
-	assert.Equal(t, []string{"good-0001", "bad-trailing", "error"}, got)
+	assert.Equal(t, []string{"good-0001", "bad-trailing", "error", "good-0002"}, got)
 }
 
 // TestBadInputWriter passes each bad input straight to Writer.Write (no edge
@@ -525,7 +526,8 @@ func TestBadInputEndpoint(t *testing.T) {
 	goods = append(goods, batchGoods...)
 	body := `{"batch":[` + string(batchGoods[0]) + `,[1,2],` + string(batchGoods[1]) + `,{"messageId":"bad-no-type"},` +
 		`{"type":"track","messageId":"bad-big","event":"E","timestamp":"2025-01-01T00:00:00Z","properties":{"s":"` + strings.Repeat("y", 40<<10) + `"}},` +
-		string(wrongTypeBatchItem) + `,` + string(batchGoods[2]) + `]}`
+		string(wrongTypeBatchItem) + `,` + string(event("bad-batch-utf8", ",\"properties\":{\"s\":\"a\xffb\"}")) + `,` +
+		string(batchGoods[2]) + `]}`
 	status, answer := post(t, client, base+"/v1/batch", key, []byte(body))
 	assert.Equal(t, http.StatusOK, status, answer)
 	_, rejected := sink.rejection("bad-batch-wrong")
@@ -591,15 +593,19 @@ func TestBadNames(t *testing.T) {
 	dbs := []string{"s2segment", "we`ird; DROP DATABASE s2segment; --", "db 'quoted' \"too\" ?"}
 	a := newLiveAPI(t, emulator.Config{Databases: dbs}, nil)
 	tables := []string{"seg`ment; DROP TABLE segment_data; --", "t'\"?%s", "ümlaut table ``", "select"}
-	for _, db := range dbs {
-		// The Writer creates its table with its client's context database,
-		// so the client names the same database.
+	for k, db := range dbs {
+		// The Writer creates its table in WriterConfig.Database (the
+		// statement names it), whatever its client's context database: its
+		// client is another database's; cl reads the rows back.
 		cfg := a.clientConfig()
 		cfg.Database = db
 		cl, err := dataapi.New(cfg)
 		require.NoError(t, err)
+		cfg.Database = dbs[(k+1)%len(dbs)]
+		other, err := dataapi.New(cfg)
+		require.NoError(t, err)
 		for i, tb := range tables {
-			w, err := singlestore.NewWriter(singlestore.NewExecutor(cl), singlestore.WriterConfig{Database: db, Table: tb})
+			w, err := singlestore.NewWriter(singlestore.NewExecutor(other), singlestore.WriterConfig{Database: db, Table: tb})
 			require.NoError(t, err, "%q.%q", db, tb)
 			require.NoError(t, w.CreateTable(context.Background()), "%q.%q", db, tb)
 			evs := [][]byte{goodEvent(10 + i), goodEvent(20 + i)}

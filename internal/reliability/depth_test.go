@@ -170,8 +170,6 @@ func TestDeepNestingLibrary(t *testing.T) {
 	t.Parallel()
 	_, w, c := newBadInputAPI(t, "deep")
 	enc := w.Encoder()
-	pipeline, err := singlestore.SendAction().Compile(destination.Config{})
-	require.NoError(t, err)
 	m, err := mapping.Compile([]byte(`{"p":{"@path":"$.properties"},"e":{"@path":"$.event"}}`))
 	require.NoError(t, err)
 	emu := httptest.NewServer(mustEmulator(t))
@@ -211,16 +209,9 @@ func TestDeepNestingLibrary(t *testing.T) {
 			_, _, err = m.Apply(ev)
 			assert.NoError(t, err)
 
-			// destination: the pipeline's own validation (gjson.ValidBytes,
-			// recursive) rejects the event; settings and mappings too.
-			r := pipeline.Execute(context.Background(), destination.Settings{}, deepArray(n))
-			assert.Equal(t, 400, r.Status)
-			r = pipeline.ExecuteBatch(context.Background(), destination.Settings{}, [][]byte{deepObject(n)}).Results[0]
-			assert.Equal(t, 400, r.Status)
-			_, err = singlestore.ParseSettings(deepObject(n))
-			assert.Error(t, err)
-			_, err = singlestore.NewEncoder(singlestore.Options{Mapping: deepObject(n)})
-			assert.Error(t, err)
+			// destination: the entry points that validate JSON themselves
+			// check its depth first.
+			checkDeepDestination(t, n)
 			_, err = destination.ParseSubscription(strings.Repeat("(", n) + `type = "track"` + strings.Repeat(")", n))
 			assert.ErrorIs(t, err, destination.ErrInvalidSubscription)
 
@@ -233,6 +224,42 @@ func TestDeepNestingLibrary(t *testing.T) {
 	rows := rowsByID(t, c, "deep")
 	assert.NotContains(t, rows, "deep", "no deep event was written")
 	assert.Len(t, rows, 2, "the neighbours were")
+}
+
+// TestDeepNestingPastTheStack gives the destination entry points that
+// validate JSON themselves (with gjson's recursive validator) values nested
+// 6 million deep, past the depth at which that validator overflows Go's
+// 1 GB stack (a fatal error, not a panic): their depth check refuses them
+// first.
+func TestDeepNestingPastTheStack(t *testing.T) {
+	t.Parallel()
+	checkDeepDestination(t, 6_000_000)
+}
+
+// checkDeepDestination checks that Execute, ExecuteBatch, ParseSettings
+// and NewEncoder (a mapping) refuse a value nested n deep, n past
+// destination.MaxDepth, with the depth error.
+func checkDeepDestination(t *testing.T, n int) {
+	t.Helper()
+	pipeline, err := singlestore.SendAction().Compile(destination.Config{})
+	require.NoError(t, err)
+	r := pipeline.Execute(context.Background(), destination.Settings{}, deepArray(n))
+	assert.Equal(t, 400, r.Status)
+	assert.ErrorIs(t, r.Err, destination.ErrTooDeep)
+	assert.Contains(t, r.ErrorMessage, "nested more than 10000 levels deep at byte offset 10000")
+	ms := pipeline.ExecuteBatch(context.Background(), destination.Settings{}, [][]byte{deepObject(n), goodEvent(1)})
+	assert.Equal(t, 400, ms.Results[0].Status)
+	assert.ErrorIs(t, ms.Results[0].Err, destination.ErrTooDeep)
+	assert.NotErrorIs(t, ms.Results[1].Err, destination.ErrTooDeep, "the neighbour is read")
+	_, err = singlestore.ParseSettings(deepObject(n))
+	assert.ErrorContains(t, err, "nested more than 10000 levels deep")
+	_, err = singlestore.NewEncoder(singlestore.Options{Mapping: deepObject(n)})
+	assert.ErrorIs(t, err, destination.ErrTooDeep)
+	unclosed := bytes.Repeat([]byte("["), n)
+	r = pipeline.Execute(context.Background(), destination.Settings{}, unclosed)
+	assert.ErrorIs(t, r.Err, destination.ErrTooDeep)
+	_, err = singlestore.NewEncoder(singlestore.Options{Mapping: append([]byte(`{"a":`), unclosed...)})
+	assert.ErrorIs(t, err, destination.ErrTooDeep)
 }
 
 func mustEmulator(t *testing.T) *emulator.Server {

@@ -47,20 +47,14 @@ type liveAPI struct {
 	clean *httptest.Server
 }
 
-// newEmulator starts an emulator. Starts are serialized: go-mysql-server
-// v0.20.0 initialises package-level status variables in engine.New without
-// a lock, so engines started at once race (found by these suites under
-// -race; see docs/reliability.md).
+// newEmulator starts an emulator. emulator.New is safe to call from
+// parallel tests: it serializes the embedded engine's construction itself.
 func newEmulator(t *testing.T, cfg emulator.Config) *emulator.Server {
 	t.Helper()
-	emulatorStarts.Lock()
-	defer emulatorStarts.Unlock()
 	emu, err := emulator.New(cfg)
 	require.NoError(t, err)
 	return emu
 }
-
-var emulatorStarts sync.Mutex
 
 func newLiveAPI(t *testing.T, cfg emulator.Config, f *front) *liveAPI {
 	t.Helper()

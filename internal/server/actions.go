@@ -241,6 +241,10 @@ func (s *Server) handleSend(w *response, r *http.Request) {
 		case int64(len(raw)) > s.cfg.MaxEventBytes:
 			results[i] = tooLarge(i, len(raw), s.cfg.MaxEventBytes)
 		default:
+			if err := checkUTF8(raw, offsetIn(raw, body)); err != nil {
+				results[i] = invalidEvent(fmt.Sprintf("payload[%d]: %v", i, err))
+				continue
+			}
 			events[i] = raw
 		}
 	}

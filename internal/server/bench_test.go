@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -91,5 +92,37 @@ func BenchmarkSingleEvents(b *testing.B) {
 				b.ReportMetric(float64(sink.events.Load())/float64(max(1, sink.calls.Load())), "events/write")
 			})
 		}
+	}
+}
+
+// BenchmarkEventChecks measures the per-event UTF-8 check against the
+// body's JSON check (checkJSON: depth scan and gjson.ValidBytes), the
+// baseline every body already pays, on a typical 330-byte track event and
+// on a 16 KiB one with non-ASCII text.
+func BenchmarkEventChecks(b *testing.B) {
+	small := []byte(`{"userId":"user-1234","event":"Order Completed","messageId":"0b8d2a8e-6a53-4d5b-9a2e-5f8c3b1a7d90","timestamp":"2025-07-07T10:19:25.665Z","properties":{"orderId":"o-42","total":99.5,"currency":"EUR","products":[{"sku":"p-1","price":49.75,"quantity":2}]},"context":{"ip":"203.0.113.7","library":{"name":"analytics-go","version":"3.3.0"}}}`)
+	large := []byte(`{"type":"track","properties":{"text":"` + strings.Repeat("Grüße aus Köln, 東京 😀 ", 600) + `"}}`)
+	for _, ev := range []struct {
+		name string
+		data []byte
+	}{{"330B", small}, {"16KiB-non-ascii", large}} {
+		b.Run(ev.name+"/baseline-checkJSON", func(b *testing.B) {
+			b.SetBytes(int64(len(ev.data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if checkJSON(ev.data) != nil {
+					b.Fatal("invalid")
+				}
+			}
+		})
+		b.Run(ev.name+"/checkUTF8", func(b *testing.B) {
+			b.SetBytes(int64(len(ev.data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if checkUTF8(ev.data, 0) != nil {
+					b.Fatal("invalid")
+				}
+			}
+		})
 	}
 }

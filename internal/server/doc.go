@@ -58,9 +58,11 @@
 //     source; 413 for a body over its limit (MaxEventBytes for single events,
 //     MaxBatchBytes for batches, MaxBodyBytes for webhooks and /send; gzip
 //     bodies are limited after decoding); 415 for a Content-Encoding other
-//     than gzip. An element of a batch, array or payload that is not an object
-//     or is over MaxEventBytes fails alone (400 or 413 result) and its
-//     neighbours are still written.
+//     than gzip. An event that is not valid UTF-8 is refused with 400 and
+//     the byte offset of the first invalid byte in the body ("invalid UTF-8
+//     at byte offset N"). An element of a batch, array or payload that is not
+//     an object, is over MaxEventBytes or is not valid UTF-8 fails alone (400
+//     or 413 result) and its neighbours are still written.
 //   - 429 (Tracking API, /send) or 503 (webhooks) with Retry-After when the
 //     bytes of the requests in flight would pass MaxInFlightBytes: the server
 //     turns work away rather than queue it. A request is counted from before

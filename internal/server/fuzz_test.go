@@ -7,14 +7,15 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 )
 
 // FuzzTrackingBody sends arbitrary bodies to the Tracking API routes. The
 // server must never panic, must answer one of the statuses it documents, and
-// every event it hands to the Sink must be a JSON object without a write key
-// and with type, messageId, timestamp and receivedAt set.
+// every event it hands to the Sink must be a JSON object in valid UTF-8
+// without a write key and with type, messageId, timestamp and receivedAt set.
 func FuzzTrackingBody(f *testing.F) {
 	for _, seed := range []string{
 		`{"event":"E"}`,
@@ -23,6 +24,8 @@ func FuzzTrackingBody(f *testing.F) {
 		`{"batch":[{"type":"x","writeKey":"k","write\u004bey":"k2"}]}`,
 		` {"type" : "page" , "context" : null } `,
 		`{"batch":[{"type":"track","context":{"\"":1}}],"context":{"\"":2,"é":3}}`,
+		"{\"event\":\"a\xffb\"}",
+		"{\"batch\":[{\"type\":\"track\",\"p\":\"\xed\xa0\x80\"},{\"type\":\"page\"}]}",
 		`[[[[]]]]`,
 		`{"a":`,
 		``,
@@ -40,6 +43,8 @@ func FuzzTrackingBody(f *testing.F) {
 			switch {
 			case !gjson.ValidBytes(ev) || !gjson.ParseBytes(ev).IsObject():
 				problem = "not a JSON object"
+			case !utf8.Valid(ev):
+				problem = "invalid UTF-8"
 			case gjson.GetBytes(ev, "writeKey").Exists():
 				problem = "writeKey left in"
 			case !gjson.GetBytes(ev, "type").Exists(), !gjson.GetBytes(ev, "messageId").Exists(),

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/tidwall/gjson"
@@ -107,6 +108,43 @@ func checkJSON(body []byte) error {
 		return &JSONError{Offset: 0, Reason: "empty body: expected JSON"}
 	}
 	return &JSONError{Offset: -1, Reason: "invalid JSON"}
+}
+
+// checkUTF8 reports whether ev, one event's raw bytes, is valid UTF-8. The
+// error is a *JSONError whose Offset is that of the first invalid byte in
+// ev plus base (the offset of ev in the body it was read from). The check
+// is utf8.Valid; the offset is looked for only when it fails.
+func checkUTF8(ev []byte, base int) error {
+	if utf8.Valid(ev) {
+		return nil
+	}
+	return &JSONError{Offset: int64(base + invalidUTF8At(ev)), Reason: "invalid UTF-8"}
+}
+
+// invalidUTF8At returns the offset of the first byte of b that does not
+// start a valid UTF-8 sequence, or len(b) when there is none.
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		if b[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return len(b)
+}
+
+// offsetIn returns the offset of sub in body when sub lies in body's
+// memory, and 0 otherwise.
+func offsetIn(sub, body []byte) int {
+	if !within(sub, body) {
+		return 0
+	}
+	return int(uintptr(unsafe.Pointer(unsafe.SliceData(sub))) - uintptr(unsafe.Pointer(unsafe.SliceData(body))))
 }
 
 // member is one key/value pair of a JSON object, as offsets into the object.

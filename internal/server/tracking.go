@@ -79,6 +79,10 @@ func (s *Server) handleEvent(typ string) func(*response, *http.Request) {
 			}
 		}
 		w.source = src.Name
+		if err := checkUTF8(body, 0); err != nil {
+			s.fail(w, http.StatusBadRequest, err.Error())
+			return
+		}
 		ev := editEvent(body, s.trackingEdits(typ))
 		if !sameBytes(ev, body) {
 			l.resize(int64(len(body) + len(ev)))

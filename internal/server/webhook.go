@@ -121,6 +121,14 @@ func (s *Server) handleWebhook(w *response, r *http.Request) {
 		case int64(len(raw)) > s.cfg.MaxEventBytes:
 			results[i] = tooLarge(i, len(raw), s.cfg.MaxEventBytes)
 		default:
+			if err := checkUTF8(raw, offsetIn(raw, body)); err != nil {
+				if single { // one event: the request fails, as for the Tracking API
+					s.fail(w, http.StatusBadRequest, err.Error())
+					return
+				}
+				results[i] = invalidEvent(fmt.Sprintf("element %d: %v", i, err))
+				continue
+			}
 			events[i] = raw
 		}
 	}

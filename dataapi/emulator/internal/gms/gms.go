@@ -45,6 +45,14 @@ type Engine struct {
 
 var quietOnce sync.Once
 
+// starts serializes the construction of engines. go-mysql-server v0.20.0's
+// engine.New calls variables.InitStatusVariables, which creates the
+// package-level sql.StatusVariables on first use (an unguarded nil check
+// and assignment) and otherwise resets every global status variable through
+// an unlocked map; two engines constructed at once race on both. Holding
+// starts across construction makes Start safe to call concurrently.
+var starts sync.Mutex
+
 // quietLogger discards everything; sessions log to it.
 var quietLogger = func() *logrus.Entry {
 	l := logrus.New()
@@ -54,7 +62,8 @@ var quietLogger = func() *logrus.Entry {
 }()
 
 // Start creates an engine with the given databases (names kept exactly as
-// given) and starts serving it.
+// given) and starts serving it. It is safe to call from several goroutines
+// at once.
 func Start(databases ...string) (*Engine, error) {
 	quietOnce.Do(func() {
 		if logrus.GetLevel() == logrus.InfoLevel {
@@ -69,7 +78,9 @@ func Start(databases ...string) (*Engine, error) {
 	}
 	pro := memory.NewDBProvider(dbs...)
 	pro.WithOption(memory.NativeIndexProvider(true))
+	starts.Lock()
 	engine := sqle.NewDefault(pro)
+	starts.Unlock()
 
 	sessions := func(ctx context.Context, c *vmysql.Conn, addr string) (sql.Session, error) {
 		host, user := "", ""
