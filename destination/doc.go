@@ -24,8 +24,12 @@
 // Events are raw JSON bytes and stay so: they are read with gjson and never
 // decoded into maps; values are copied as their JSON text, so big integers
 // keep every digit. A payload that needs no change is the mapping's output
-// itself. Checking that an event is well-formed JSON (gjson.ValidBytes) is
-// the caller's job at the edge; malformed input never panics.
+// itself. Checking that an event is well-formed JSON is the caller's job at
+// the edge: CheckDepth first (nesting deeper than MaxDepth levels is
+// refused; recursive validators crash on a few million), then
+// gjson.ValidBytes. Malformed input never panics. The entry points that
+// validate JSON themselves (Execute, ExecuteBatch, MergeMapping and so
+// Action.Compile, Definition.ParseSettings) run CheckDepth first.
 //
 // The behaviour is Segment's, including its quirks, so that a subscription
 // selects, and validation accepts and rejects, exactly what they do on
@@ -45,8 +49,8 @@
 // Definitions, compiled pipelines, subscriptions and schemas are immutable
 // and safe for concurrent use. Errors wrap the package's sentinels
 // (ErrValidation, ErrNoMatch, ErrInvalidSubscription, ErrInvalidDefinition,
-// ErrInvalidEvent) and are typed (*ValidationError, *SubscriptionError,
-// *DefinitionError, *Error); go-playground/validator checks definitions and
+// ErrInvalidEvent, ErrTooDeep) and are typed (*ValidationError,
+// *SubscriptionError, *DefinitionError, *DepthError, *Error); go-playground/validator checks definitions and
 // typed settings structs (ValidateStruct), and its types never reach
 // callers.
 //

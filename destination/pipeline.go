@@ -94,6 +94,9 @@ func MergeMapping(fields Fields, user json.RawMessage) ([]byte, error) {
 		}
 	}
 	if len(bytes.TrimSpace(user)) > 0 {
+		if err := CheckDepth(user); err != nil {
+			return nil, fmt.Errorf("reading mapping: %w", err)
+		}
 		if !gjson.ValidBytes(user) {
 			return nil, fmt.Errorf("reading mapping: %w", jsonSyntaxError(user))
 		}
@@ -160,8 +163,10 @@ func (p *Pipeline) Match(event []byte) bool {
 // payload points into it, so the bytes up to len(buf) must not be
 // overwritten while out is in use (appending is fine).
 //
-// event must be a well-formed JSON object (check gjson.ValidBytes at the
-// edge); anything else never panics but is rejected or unspecified. The
+// event must be a well-formed JSON object (check CheckDepth, then
+// gjson.ValidBytes, at the edge); anything else never panics but is
+// rejected or unspecified. Process itself never recurses on the event, so
+// an event of any depth is safe here. The
 // error is ErrNoMatch for an event the subscription does not select, a
 // *ValidationError for an invalid payload, or an *Error (status 400) when
 // the mapping fails on this event; ResultOf turns each into Segment's
@@ -231,6 +236,9 @@ func isObjectStart(b []byte) bool {
 // delivery) and performs it with the action's Perform (or PerformBatch with
 // one payload).
 func (p *Pipeline) Execute(ctx context.Context, s Settings, event []byte) Result {
+	if err := CheckDepth(event); err != nil {
+		return ResultOf(fmt.Errorf("reading event: %w", err))
+	}
 	if !gjson.ValidBytes(event) {
 		return ResultOf(ErrInvalidEvent)
 	}
@@ -261,6 +269,10 @@ func (p *Pipeline) ExecuteBatch(ctx context.Context, s Settings, events [][]byte
 	var buf []byte
 	valid := make([]*Payload, 0, len(events))
 	for i, ev := range events {
+		if err := CheckDepth(ev); err != nil {
+			ms.Fail(i, fmt.Errorf("reading event: %w", err))
+			continue
+		}
 		if !gjson.ValidBytes(ev) {
 			ms.Fail(i, ErrInvalidEvent)
 			continue

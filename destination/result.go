@@ -148,6 +148,8 @@ func mustJSONString(b []byte) json.RawMessage {
 //   - a *ValidationError: 400 PAYLOAD_VALIDATION_FAILED with its message;
 //   - ErrNoMatch: 400 PAYLOAD_VALIDATION_FAILED with NoMatchMessage;
 //   - ErrInvalidEvent: 400 PAYLOAD_VALIDATION_FAILED;
+//   - a *DepthError: 400 PAYLOAD_VALIDATION_FAILED, "The event is nested
+//     more than 10000 levels deep at byte offset N.";
 //   - an *Error: its status, type and message;
 //   - context deadline or cancellation: 408 SELF_TIMEOUT;
 //   - anything else: 500 UNKNOWN_ERROR.
@@ -157,9 +159,12 @@ func ResultOf(err error) Result {
 	}
 	var ve *ValidationError
 	var de *Error
+	var depth *DepthError
 	switch {
 	case errors.As(err, &ve):
 		return Result{Status: 400, ErrorType: TypePayloadValidationFailed, ErrorMessage: ve.Error(), ErrorReporter: ReporterIntegrations, Err: err}
+	case errors.As(err, &depth):
+		return Result{Status: 400, ErrorType: TypePayloadValidationFailed, ErrorMessage: "The event is " + depth.Error() + ".", ErrorReporter: ReporterIntegrations, Err: err}
 	case errors.Is(err, ErrInvalidEvent):
 		return Result{Status: 400, ErrorType: TypePayloadValidationFailed, ErrorMessage: "The event is not a JSON object.", ErrorReporter: ReporterIntegrations, Err: err}
 	case errors.Is(err, ErrNoMatch):

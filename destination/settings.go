@@ -3,6 +3,7 @@ package destination
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -30,6 +31,10 @@ func (d *Definition) ParseSettings(raw []byte) (Settings, error) {
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
 		raw = []byte("{}")
+	}
+	var de *DepthError
+	if errors.As(CheckDepth(raw), &de) {
+		return Settings{}, &ValidationError{Errors: []FieldError{{Path: "$", Message: "The settings are " + de.Error() + "."}}}
 	}
 	if !gjson.ValidBytes(raw) {
 		return Settings{}, &ValidationError{Errors: []FieldError{{Path: "$", Message: "The settings are not valid JSON."}}}

@@ -112,7 +112,7 @@ func (s *Subscription) String() string { return s.src }
 
 // Match reports whether event, one JSON object, satisfies the subscription.
 // Malformed JSON never panics; it simply matches less (check it with
-// gjson.ValidBytes at the edge).
+// CheckDepth and gjson.ValidBytes at the edge).
 func (s *Subscription) Match(event []byte) bool {
 	if len(event) == 0 {
 		return false

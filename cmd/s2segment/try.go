@@ -139,6 +139,9 @@ func runTry(cmd *cobra.Command, f tryFlags) error {
 
 // tryEvent runs one event and describes the outcome.
 func tryEvent(enc *singlestore.Encoder, event []byte, lineNo int, buf, row *[]byte, p *destination.Payload) tryLine {
+	if err := destination.CheckDepth(event); err != nil {
+		return tryLine{Status: 400, Error: fmt.Sprintf("line %d is not JSON: %v", lineNo, err)}
+	}
 	if !gjson.ValidBytes(event) {
 		return tryLine{Status: 400, Error: fmt.Sprintf("line %d is not JSON: %v", lineNo, jsonError(event))}
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/s2segment/s2segment/destination"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -296,4 +297,31 @@ func diffJSONValues(a, b []byte) string {
 		return ""
 	}
 	return diff("$", va, vb)
+}
+
+// TestTryDeepNesting gives try lines nested past destination.MaxDepth, and
+// about 6 million deep (deeper than gjson's recursive validator survives):
+// each is refused alone with where it is too deep, and the next line runs.
+func TestTryDeepNesting(t *testing.T) {
+	good := `{"type":"track","event":"E","messageId":"m1","timestamp":"2025-07-07T10:19:25Z","userId":"u"}`
+	for _, n := range []int{destination.MaxDepth + 1, 6_000_000} {
+		for _, closed := range []bool{true, false} {
+			v := strings.Repeat("[", n)
+			if closed {
+				v += strings.Repeat("]", n)
+			}
+			deep := `{"type":"track","event":"E","messageId":"m0","timestamp":"2025-07-07T10:19:25Z","properties":{"p":` + v + `}}`
+			code, out, _ := runCLI(t, deep+"\n"+good+"\n", "try")
+			assert.Equal(t, exitFailed, code)
+			lines := decodeTryLines(t, out)
+			require.Len(t, lines, 2, "n=%d closed=%v", n, closed)
+			assert.Equal(t, tryLine{Status: 400, Error: fmt.Sprintf("line 1 is not JSON: nested more than 10000 levels deep at byte offset %d",
+				strings.IndexByte(deep, '[')+destination.MaxDepth-2)}, lines[0])
+			assert.Equal(t, 200, lines[1].Status, lines[1].Error)
+		}
+	}
+	// A deep --mapping is refused before any event is read.
+	code, _, errOut := runCLI(t, good, "try", "--mapping", `{"properties":{"@literal":`+strings.Repeat("[", destination.MaxDepth+1)+`}}`)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, errOut, "--mapping")
 }

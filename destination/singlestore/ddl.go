@@ -133,9 +133,27 @@ func CreateTableSQL(table string, s Schema) (string, error) {
 	if err := ValidateTableName(table); err != nil {
 		return "", err
 	}
+	return createTableSQL(QuoteIdentifier(table), s), nil
+}
+
+// CreateTableInSQL is CreateTableSQL with the table qualified by its
+// database (`database`.`table`), so that the statement creates it there
+// whatever the connection's default database is.
+func CreateTableInSQL(database, table string, s Schema) (string, error) {
+	if err := ValidateDatabaseName(database); err != nil {
+		return "", err
+	}
+	if err := ValidateTableName(table); err != nil {
+		return "", err
+	}
+	return createTableSQL(QuoteIdentifier(database)+"."+QuoteIdentifier(table), s), nil
+}
+
+// createTableSQL is the CREATE TABLE statement of name, already quoted.
+func createTableSQL(name string, s Schema) string {
 	q := QuoteIdentifier
 	var b strings.Builder
-	b.WriteString("CREATE TABLE IF NOT EXISTS " + q(table) + " (\n")
+	b.WriteString("CREATE TABLE IF NOT EXISTS " + name + " (\n")
 	if s == SchemaDedupe {
 		b.WriteString("  " + q("messageId") + " VARCHAR(255) NOT NULL,\n")
 	} else {
@@ -160,7 +178,7 @@ func CreateTableSQL(table string, s Schema) (string, error) {
 		b.WriteString("  SHARD KEY ()\n")
 	}
 	b.WriteString(") AUTOSTATS_CARDINALITY_MODE=PERIODIC AUTOSTATS_HISTOGRAM_MODE=CREATE SQL_MODE='STRICT_ALL_TABLES';")
-	return b.String(), nil
+	return b.String()
 }
 
 // InsertSQL returns the parts of the multi-row INSERT around its

@@ -101,6 +101,17 @@ func TestDDL(t *testing.T) {
 	assert.Contains(t, dd, "`messageId` VARCHAR(255) NOT NULL,")
 	assert.Contains(t, dd, "SHARD KEY (`messageId`),\n  UNIQUE KEY (`messageId`) USING HASH,\n  SORT KEY (`timestamp`)\n)")
 
+	in, err := CreateTableInSQL("analytics", "segment_data", SchemaReference)
+	require.NoError(t, err)
+	assert.Equal(t, strings.Replace(ref, "`segment_data`", "`analytics`.`segment_data`", 1), in)
+	in, err = CreateTableInSQL("a`b", "t`u", SchemaDedupe)
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(in, "CREATE TABLE IF NOT EXISTS `a``b`.`t``u` (\n"), in)
+	_, err = CreateTableInSQL("a.b", "t", SchemaDedupe)
+	assert.ErrorIs(t, err, ErrInvalidIdentifier)
+	_, err = CreateTableInSQL("d", "", SchemaDedupe)
+	assert.ErrorIs(t, err, ErrInvalidIdentifier)
+
 	prefix, suffix, err := InsertSQL("seg`data", SchemaDedupe)
 	require.NoError(t, err)
 	assert.Equal(t, "INSERT INTO `seg``data` (`messageId`, `timestamp`, `type`, `event`, `name`, `properties`, `userId`, `anonymousId`, `groupId`, `traits`, `context`) VALUES ", prefix)

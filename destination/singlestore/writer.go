@@ -133,20 +133,24 @@ func (w *Writer) Encoder() *Encoder { return w.enc }
 func (w *Writer) BatchSize() int { return w.packing.MaxRows }
 
 // CreateTable creates the table if it does not exist, in the schema of the
-// writer's Options (Segment's testAuthentication does this).
+// writer's Options (Segment's testAuthentication does this). The table is
+// created in WriterConfig.Database, where Write inserts, whatever database
+// the Executor's client uses by default: the statement names it
+// (CreateTableInSQL).
 func (w *Writer) CreateTable(ctx context.Context) error {
-	ddl, err := CreateTableSQL(w.table, w.enc.opts.Schema)
+	ddl, err := CreateTableInSQL(w.database, w.table, w.enc.opts.Schema)
 	if err != nil {
 		return err
 	}
 	if _, err := w.exec.Exec(ctx, ddl); err != nil {
-		return fmt.Errorf("creating table %s: %w", QuoteIdentifier(w.table), err)
+		return fmt.Errorf("creating table %s.%s: %w", QuoteIdentifier(w.database), QuoteIdentifier(w.table), err)
 	}
 	return nil
 }
 
-// Write runs events (raw JSON objects; check them with gjson.ValidBytes at
-// the edge) through the Send Data action and writes the valid ones, packed
+// Write runs events (raw JSON objects; check them with
+// destination.CheckDepth and gjson.ValidBytes at the edge; Write itself
+// never recurses on an event, whatever its depth) through the Send Data action and writes the valid ones, packed
 // into requests that hold at most the batch size and never exceed the
 // request cap. It returns one result per event, in order, and never fails
 // an event because of another:

@@ -1,0 +1,83 @@
+package destination
+
+import (
+	"errors"
+	"fmt"
+)
+
+// MaxDepth is the deepest nesting of arrays and objects the package reads
+// from a caller: events, mappings and settings. It is encoding/json's
+// limit. Deeper input is refused with a *DepthError before any recursive
+// parser (gjson's validator among them) sees it: on Go's 1 GB stack they
+// die of a fatal stack overflow, which no recover can catch, at a few
+// million levels.
+const MaxDepth = 10000
+
+// ErrTooDeep is wrapped by *DepthError.
+var ErrTooDeep = errors.New("JSON nested too deep")
+
+// DepthError is JSON whose arrays and objects nest deeper than Limit.
+type DepthError struct {
+	// Offset is the byte offset of the bracket that opens level Limit+1.
+	Offset int
+	// Limit is the deepest nesting allowed (MaxDepth).
+	Limit int
+}
+
+func (e *DepthError) Error() string {
+	return fmt.Sprintf("nested more than %d levels deep at byte offset %d", e.Limit, e.Offset)
+}
+
+// Unwrap makes errors.Is(err, ErrTooDeep) hold.
+func (e *DepthError) Unwrap() error { return ErrTooDeep }
+
+// CheckDepth returns a *DepthError when data nests arrays and objects more
+// than MaxDepth levels deep, and nil otherwise. It is the check to run on
+// untrusted JSON before gjson.ValidBytes or any other recursive parser;
+// every entry point of the package that validates its input runs it first.
+//
+// It scans bytes, without recursion, and does not check the syntax: brackets
+// inside strings (escapes included) do not count, and unbalanced or
+// unterminated input is measured as far as it goes. Input of MaxDepth bytes
+// or fewer cannot nest deeper and is not scanned, so ordinary events cost
+// nothing.
+func CheckDepth(data []byte) error {
+	if len(data) <= MaxDepth {
+		return nil
+	}
+	return checkDepth(bytesToString(data), MaxDepth)
+}
+
+// checkDepth is CheckDepth with any limit, over a string.
+func checkDepth(s string, limit int) error {
+	depth := 0
+	for i := 0; i < len(s); i++ {
+		switch structural[s[i]] {
+		case 0:
+			continue
+		case 1: // a string: skipped whole, escapes included
+			for i++; i < len(s); i++ {
+				c := s[i]
+				if c > '\\' {
+					continue
+				}
+				if c == '"' {
+					break
+				}
+				if c == '\\' {
+					i++
+				}
+			}
+		case 2:
+			depth++
+			if depth > limit {
+				return &DepthError{Offset: i, Limit: limit}
+			}
+		case 3:
+			if depth > 0 {
+				depth--
+			}
+		}
+	}
+	return nil
+}
