@@ -341,7 +341,7 @@ func toInt(v any) int {
 // jsNum is a number in a Liquid template; it prints as Number#toString.
 type jsNum float64
 
-func (n jsNum) String() string { return string(appendJSFloat(nil, float64(n))) }
+func (n jsNum) String() string { return string(AppendJSFloat(nil, float64(n))) }
 
 // jsObject is an object in a Liquid template; it prints as "[object Object]".
 type jsObject map[string]any

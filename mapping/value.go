@@ -134,7 +134,7 @@ func appendJSNumber(dst []byte, raw string) []byte {
 	if err != nil && !isRangeErr(err) {
 		return append(dst, raw...) // not a number: only from a malformed event
 	}
-	return appendJSFloat(dst, f)
+	return AppendJSFloat(dst, f)
 }
 
 func isRangeErr(err error) bool {
@@ -142,8 +142,12 @@ func isRangeErr(err error) bool {
 	return ok && ne.Err == strconv.ErrRange
 }
 
-// appendJSFloat appends f as Number#toString does.
-func appendJSFloat(dst []byte, f float64) []byte {
+// AppendJSFloat appends f as JavaScript's Number#toString writes it (the
+// shortest digits that round-trip; plain notation for magnitudes in
+// [1e-6, 1e21), exponent notation such as 1e+21 and 1.5e-7 outside it; NaN,
+// Infinity, -Infinity; 0 for both zeros). Mapping-kit's templates and
+// Segment's type coercion both print numbers this way.
+func AppendJSFloat(dst []byte, f float64) []byte {
 	switch {
 	case math.IsNaN(f):
 		return append(dst, "NaN"...)
