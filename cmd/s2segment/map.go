@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/s2segment/s2segment/destination"
 	"github.com/s2segment/s2segment/mapping"
 	"github.com/spf13/cobra"
 	"github.com/tidwall/gjson"
@@ -163,8 +164,8 @@ func readMapInputLine(r *bufio.Reader, dst []byte) ([]byte, error) {
 // mapLine appends the result line for one input line; ok is false for an
 // error line.
 func mapLine(dst []byte, m *mapping.Mapping, line []byte, lineNo int) ([]byte, bool) {
-	if mapLineTooDeep(line) {
-		return appendMapErrorLine(dst, "line "+strconv.Itoa(lineNo)+": JSON nested deeper than "+strconv.Itoa(maxMapLineNesting)+" levels"), false
+	if err := destination.CheckDepth(line); err != nil {
+		return appendMapErrorLine(dst, "line "+strconv.Itoa(lineNo)+": "+err.Error()), false
 	}
 	if !gjson.ValidBytes(line) {
 		return appendMapErrorLine(dst, "line "+strconv.Itoa(lineNo)+": "+describeMapLineJSON(line)), false
@@ -188,36 +189,6 @@ func mapLine(dst []byte, m *mapping.Mapping, line []byte, lineNo int) ([]byte, b
 		return append(dst[:0], `{"undefined":true}`+"\n"...), true
 	}
 	return append(out, "}\n"...), true
-}
-
-// maxMapLineNesting bounds the nesting of an input line: JSON validation is
-// recursive, so a line of millions of "[" would exhaust the stack.
-const maxMapLineNesting = 10000
-
-// mapLineTooDeep reports whether the arrays and objects of a JSON line nest
-// deeper than maxMapLineNesting, without recursion.
-func mapLineTooDeep(b []byte) bool {
-	depth, inString := 0, false
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		switch {
-		case inString:
-			if c == '\\' {
-				i++
-			} else if c == '"' {
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case c == '[' || c == '{':
-			if depth++; depth > maxMapLineNesting {
-				return true
-			}
-		case c == ']' || c == '}':
-			depth--
-		}
-	}
-	return false
 }
 
 // mapLinePair reports whether line is an object with exactly the keys

@@ -188,7 +188,7 @@ func TestMapDeepNesting(t *testing.T) {
 	deep := strings.Repeat("[", 5_000_000)
 	code, out, _ := runCLI(t, deep+"\n"+`{"mapping":{"a":1},"payload":{}}`+"\n", "map")
 	assert.Equal(t, exitFailed, code)
-	assert.Equal(t, `{"error":"line 1: JSON nested deeper than 10000 levels"}`+"\n"+`{"output":{"a":1}}`+"\n", out)
+	assert.Equal(t, `{"error":"line 1: nested more than 10000 levels deep at byte offset 10000"}`+"\n"+`{"output":{"a":1}}`+"\n", out)
 
 	code, _, errOut := runCLI(t, "{}\n", "map", "--mapping", strings.Repeat("[", 5_000_000))
 	assert.Equal(t, exitUsage, code)
