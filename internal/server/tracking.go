@@ -52,23 +52,37 @@ func (s *Server) trackingEdits(typ string) *eventEdits {
 	}
 }
 
+// readTracking does what every Tracking API route does first: refuse a
+// write key in the Authorization header that names no source (401), read
+// the body within limit, and check that it is JSON (400). It returns the
+// source named by the header, if any, and whether the header named one; a
+// nil body means the answer has been written. The caller releases l.
+func (s *Server) readTracking(w *response, r *http.Request, route string, limit int64) (src *source, fromHeader bool, body []byte, l *lease) {
+	src, fromHeader = s.headerSource(r)
+	if fromHeader && src == nil {
+		s.unauthorized(w, "invalid write key")
+		return nil, fromHeader, nil, nil
+	}
+	body, l = s.readBody(w, r, route, limit, http.StatusTooManyRequests)
+	if body == nil {
+		return nil, fromHeader, nil, nil
+	}
+	if err := checkJSON(body); err != nil {
+		l.release()
+		s.fail(w, http.StatusBadRequest, err.Error())
+		return nil, fromHeader, nil, nil
+	}
+	return src, fromHeader, body, l
+}
+
 // handleEvent serves POST /v1/{typ}: one event per request.
 func (s *Server) handleEvent(typ string) func(*response, *http.Request) {
 	return func(w *response, r *http.Request) {
-		src, fromHeader := s.headerSource(r)
-		if fromHeader && src == nil {
-			s.unauthorized(w, "invalid write key")
-			return
-		}
-		body, l := s.readBody(w, r, typ, s.cfg.MaxEventBytes, http.StatusTooManyRequests)
+		src, fromHeader, body, l := s.readTracking(w, r, typ, s.cfg.MaxEventBytes)
 		if body == nil {
 			return
 		}
 		defer l.release()
-		if err := checkJSON(body); err != nil {
-			s.fail(w, http.StatusBadRequest, err.Error())
-			return
-		}
 		if !gjson.Parse(view(body)).IsObject() {
 			s.fail(w, http.StatusBadRequest, "the body must be one event, a JSON object")
 			return
@@ -99,20 +113,11 @@ func (s *Server) handleEvent(typ string) func(*response, *http.Request) {
 // integrations into each event as Segment does.
 func (s *Server) handleBatch(route string) func(*response, *http.Request) {
 	return func(w *response, r *http.Request) {
-		src, fromHeader := s.headerSource(r)
-		if fromHeader && src == nil {
-			s.unauthorized(w, "invalid write key")
-			return
-		}
-		body, l := s.readBody(w, r, route, s.cfg.MaxBatchBytes, http.StatusTooManyRequests)
+		src, fromHeader, body, l := s.readTracking(w, r, route, s.cfg.MaxBatchBytes)
 		if body == nil {
 			return
 		}
 		defer l.release()
-		if err := checkJSON(body); err != nil {
-			s.fail(w, http.StatusBadRequest, err.Error())
-			return
-		}
 		if !fromHeader {
 			if src = s.bodySource(w, body); src == nil {
 				return
