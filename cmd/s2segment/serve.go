@@ -82,10 +82,14 @@ type serveFlags struct {
 	tlsCert      string
 	tlsKey       string
 	logLevel     string
+
+	// metrics counts the work of every Data API client serve makes; it is
+	// served on /metrics.
+	metrics *serving.ClientMetrics
 }
 
 func newServeCmd() *cobra.Command {
-	var f serveFlags
+	f := serveFlags{metrics: serving.NewClientMetrics()}
 	cmd := &cobra.Command{
 		Use:   "serve [--addr 127.0.0.1:3000] [--config FILE] [settings flags]",
 		Short: "Run the hosted endpoint: Tracking API, webhooks and Actions routes",
@@ -192,6 +196,9 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	srv, err := server.New(st.cfg)
 	if err != nil {
 		return usageError(err)
+	}
+	if err := srv.Registry().Register(f.metrics); err != nil {
+		return fmt.Errorf("registering Data API metrics: %w", err)
 	}
 	if f.check || st.emu != nil { // the emulator starts empty: its tables must be created
 		if err := checkSources(ctx, st, out, logger); err != nil {
@@ -392,6 +399,7 @@ func (f *serveFlags) setup(fs *pflag.FlagSet, lookup func(string) (string, bool)
 // connection is how every Data API is spoken to.
 func (f *serveFlags) connection(logger *slog.Logger) (serving.Connection, error) {
 	conn := serving.Connection{
+		Metrics:            f.metrics,
 		Scheme:             f.target.Scheme,
 		InsecureSkipVerify: f.target.Insecure,
 		Timeout:            f.sinkTimeout,

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -113,6 +114,11 @@ func TestServeEveryRoute(t *testing.T) {
 	status, body = serveGet(t, r.url+"/metrics")
 	assert.Equal(t, 200, status)
 	assert.Contains(t, body, "s2segment_server_events_total")
+	// Every Data API client counts: the source's and the one /send made.
+	requests := regexp.MustCompile(`(?m)^s2segment_dataapi_requests_total (\d+)$`).FindStringSubmatch(body)
+	require.Len(t, requests, 2, "no Data API request counter in /metrics")
+	assert.NotEqual(t, "0", requests[1])
+	assert.Contains(t, body, "s2segment_dataapi_retries_total")
 
 	assert.Equal(t, want, rowCounts(t, r.emuURL, "s2segment", "segment_data"))
 	assert.Equal(t, map[string]int{"send-1": 1}, rowCounts(t, r.emuURL, "s2segment", "actions_table"))

@@ -86,6 +86,7 @@ func (a *Actions) Authenticate(ctx context.Context, settings []byte) error {
 	if err != nil {
 		return settingsProblem(err)
 	}
+	defer a.cfg.Connection.Metrics.Retire(c)
 	defer c.CloseIdleConnections()
 	_, err = Check(ctx, c, a.cfg.Connection.TargetOf(s, a.cfg.Schema))
 	return err
@@ -143,6 +144,7 @@ func (a *Actions) client(s singlestore.Settings) (*dataapi.Client, error) {
 		delete(a.byKey, old.key)
 		// Sinks still holding it keep working; its idle connections go.
 		old.c.CloseIdleConnections()
+		a.cfg.Connection.Metrics.Retire(old.c)
 	}
 	return c, nil
 }

@@ -34,6 +34,8 @@ type Connection struct {
 	// Logger receives the clients' retry messages, without credentials;
 	// nil discards them.
 	Logger *slog.Logger
+	// Metrics, when set, counts the work of every client made.
+	Metrics *ClientMetrics
 }
 
 // scheme returns the scheme in use.
@@ -64,6 +66,7 @@ func (c Connection) NewClient(s singlestore.Settings) (*dataapi.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating Data API client: %w", err)
 	}
+	c.Metrics.track(cl)
 	return cl, nil
 }
 
