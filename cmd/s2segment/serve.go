@@ -606,7 +606,7 @@ func serveSQLIdent(name string) string {
 func printServeSummary(w io.Writer, st *serveSetup) {
 	for i, src := range st.sources {
 		s := st.sinks[i].Stats()
-		fmt.Fprintf(w, "s2segment serve: source %s: %d events written, %d rejected, %d failed (the senders were told to retry)\n",
+		fmt.Fprintf(w, "s2segment serve: source %s: events %d written, %d rejected, %d failed (failed ones were answered with a retryable status)\n",
 			serveSourceName(src.name), s.Written, s.Rejected, s.Failed)
 	}
 	fmt.Fprintln(w, "s2segment serve: stopped")

@@ -125,7 +125,7 @@ func TestServeEveryRoute(t *testing.T) {
 
 	require.Equal(t, exitOK, r.wait(t))
 	out = r.stdout.String()
-	assert.Contains(t, out, fmt.Sprintf("source default: %d events written", len(want)+2), "the batch was written twice, as retries are") // +2: batch retry
+	assert.Contains(t, out, fmt.Sprintf("source default: events %d written", len(want)+2), "the batch was written twice, as retries are") // +2: batch retry
 	logs := r.stderr.String()
 	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
 		assert.True(t, gjson.Valid(line), "log line is not JSON: %s", line)
@@ -193,7 +193,7 @@ func TestServeConfigFile(t *testing.T) {
 	assert.Equal(t, map[string]int{"web-1": 1, "web-2": 1}, rowCounts(t, d.ts.URL, d.database, "web_events"))
 	assert.Equal(t, map[string]int{"shop-1": 1}, rowCounts(t, r.emuURL, "s2segment", "segment_data"), "the shop's subscription selects tracks only")
 	require.Equal(t, exitOK, r.wait(t))
-	assert.Contains(t, r.stdout.String(), "source shop: 1 events written, 1 rejected")
+	assert.Contains(t, r.stdout.String(), "source shop: events 1 written, 1 rejected")
 }
 
 func TestServeStopsOnWrongSettings(t *testing.T) {
@@ -223,7 +223,7 @@ func TestServeStartsWhileTheDatabaseIsUnreachable(t *testing.T) {
 	status, body = servePost(t, http.DefaultClient, r.url+"/v1/track", serveEvent("track", "x"), basicAuth(serveTestKey))
 	assert.Equal(t, 503, status, "an event that could not be written is not acknowledged: %s", body)
 	require.Equal(t, exitOK, r.wait(t))
-	assert.Contains(t, r.stdout.String(), "0 events written, 0 rejected, 1 failed")
+	assert.Contains(t, r.stdout.String(), "events 0 written, 0 rejected, 1 failed")
 }
 
 func TestServeTLS(t *testing.T) {

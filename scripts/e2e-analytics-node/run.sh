@@ -66,6 +66,6 @@ status=0
 wait "$pid" || status=$?
 pid=""
 [ "$status" -eq 0 ] || fail "serve exited with status $status after SIGTERM"
-grep 'events written' "$work/serve.out" | sed 's/^/e2e: /'
+grep 'written, ' "$work/serve.out" | sed 's/^/e2e: /'
 if grep -qF "$key" "$work/serve.log"; then fail "the write key appears in the logs"; fi
 echo "e2e: ok"
