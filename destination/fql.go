@@ -574,63 +574,44 @@ func (p *parser) condition(field *token, kind fieldKind) (node, error) {
 	isTrue := opTok.value == "=" && valTok.value == "true"
 	isFalse := opTok.value == "=" && valTok.value == "false"
 
+	// What each field admits besides plain comparisons: null tests for all
+	// but type and event (for those "= null" compares with the string
+	// "null"), boolean tests for userId and the paths, numeric equality for
+	// the paths only.
+	path := kind != fieldType && kind != fieldEvent && kind != fieldName && kind != fieldUserID
+	nullable := kind != fieldType && kind != fieldEvent
+	boolean := path || kind == fieldUserID
+	number := path && valTok.kind == tokNumber
+
 	n := node{field: kind}
-	switch kind {
-	case fieldType, fieldEvent:
-		n.op = comparisonOp(opTok.value)
-		n.str = val.String()
-		n.num = jsNumber(n.str)
-		return n, nil
-	case fieldName:
-		switch {
-		case isExists:
-			n.op = opExists
-		case isNotExists:
-			n.op = opNotExists
-		default:
-			n.op = comparisonOp(opTok.value)
-			n.str = val.String()
-			n.num = jsNumber(n.str)
-		}
-		return n, nil
-	case fieldUserID:
-		switch {
-		case isExists:
-			n.op = opExists
-		case isNotExists:
-			n.op = opNotExists
-		case isTrue:
-			n.op = opIsTrue
-		case isFalse:
-			n.op = opIsFalse
-		default:
-			n.op = comparisonOp(opTok.value)
-			n.str = val.String()
-			n.num = jsNumber(n.str)
-		}
-		return n, nil
-	}
-	// properties, traits, context: the rest of the identifier is the path.
-	prefix := rootKeys[kind]
-	n.path = splitPath(strings.TrimPrefix(field.value, prefix+"."))
+	compare := false
 	switch {
-	case isExists:
+	case nullable && isExists:
 		n.op = opExists
-	case isNotExists:
+	case nullable && isNotExists:
 		n.op = opNotExists
-	case isTrue:
+	case boolean && isTrue:
 		n.op = opIsTrue
-	case isFalse:
+	case boolean && isFalse:
 		n.op = opIsFalse
-	case valTok.kind == tokNumber && opTok.value == "=":
+	case number && opTok.value == "=":
 		n.op = opNumberEq
-	case valTok.kind == tokNumber && opTok.value == "!=":
+	case number && opTok.value == "!=":
 		n.op = opNumberNe
 	default:
 		n.op = comparisonOp(opTok.value)
+		compare = true
 	}
-	n.str = val.String()
-	n.num = val.Number()
+	switch {
+	case path:
+		// properties, traits, context: the rest of the identifier is the path.
+		n.path = splitPath(strings.TrimPrefix(field.value, rootKeys[kind]+"."))
+		n.str = val.String()
+		n.num = val.Number()
+	case compare:
+		n.str = val.String()
+		n.num = jsNumber(n.str)
+	}
 	return n, nil
 }
 

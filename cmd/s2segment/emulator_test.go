@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,28 +16,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// emuBuffer is a bytes.Buffer safe for a command writing while a test
-// reads.
-type emuBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (e *emuBuffer) Write(p []byte) (int, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.b.Write(p)
-}
-
-func (e *emuBuffer) String() string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.b.String()
-}
-
 // emuRun is a running "s2segment emulator" command.
 type emuRun struct {
-	stdout, stderr *emuBuffer
+	stdout, stderr *syncBuffer
 	stop           context.CancelFunc
 	code           chan int
 	url            string
@@ -52,7 +31,7 @@ var emuURL = regexp.MustCompile(`Data API at (https?://\S+)`)
 func emuStart(t *testing.T, args ...string) *emuRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &emuRun{stdout: &emuBuffer{}, stderr: &emuBuffer{}, stop: cancel, code: make(chan int, 1)}
+	r := &emuRun{stdout: &syncBuffer{}, stderr: &syncBuffer{}, stop: cancel, code: make(chan int, 1)}
 	go func() {
 		r.code <- run(ctx, append([]string{"emulator"}, args...), strings.NewReader(""), r.stdout, r.stderr)
 	}()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -15,7 +14,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -34,27 +32,9 @@ const (
 	serveTestPassword = "pw_SECRET_serve_db_41b2"
 )
 
-// serveBuffer is a buffer safe for a command writing while a test reads.
-type serveBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *serveBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *serveBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // serveRun is a running "s2segment serve".
 type serveRun struct {
-	stdout, stderr *serveBuffer
+	stdout, stderr *syncBuffer
 	stop           context.CancelFunc
 	code           chan int
 	url            string // the endpoint
@@ -72,7 +52,7 @@ var (
 func serveStart(t testing.TB, args ...string) *serveRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &serveRun{stdout: &serveBuffer{}, stderr: &serveBuffer{}, stop: cancel, code: make(chan int, 1)}
+	r := &serveRun{stdout: &syncBuffer{}, stderr: &syncBuffer{}, stop: cancel, code: make(chan int, 1)}
 	go func() {
 		r.code <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), strings.NewReader(""), r.stdout, r.stderr)
 	}()

@@ -231,23 +231,7 @@ func (s *Server) handleSend(w *response, r *http.Request) {
 		return
 	}
 
-	events := make([][]byte, len(items))
-	results := make([]Result, len(items))
-	for i, it := range items {
-		raw := rawBytes(body, it)
-		switch {
-		case !it.IsObject():
-			results[i] = invalidEvent(fmt.Sprintf("payload[%d] must be an event object, not %s", i, jsonKind(it)))
-		case int64(len(raw)) > s.cfg.MaxEventBytes:
-			results[i] = tooLarge(i, len(raw), s.cfg.MaxEventBytes)
-		default:
-			if err := checkUTF8(raw, offsetIn(raw, body)); err != nil {
-				results[i] = invalidEvent(fmt.Sprintf("payload[%d]: %v", i, err))
-				continue
-			}
-			events[i] = raw
-		}
-	}
+	events, results, _ := s.itemEvents(body, items, func(i int) string { return fmt.Sprintf("payload[%d]", i) })
 	w.events = len(items)
 	c, err := s.actions.get(settingsRaw, mappingRaw, sub.Str)
 	if err != nil {

@@ -262,3 +262,32 @@ func obj2(k1 string, v1 []byte, k2 string, v2 []byte) []byte {
 	out = append(append(appendJSONString(out, k2), ':'), v2...)
 	return append(out, '}')
 }
+
+// itemEvents checks the elements of a JSON body as events. An element that
+// is not an object, is over MaxEventBytes or is not valid UTF-8 gets its
+// final result and a nil event; the others are returned to be delivered.
+// label names element i in messages ("payload[0]", "element 0"). utf8Err is
+// the first UTF-8 error, for routes that answer a one-event request with it.
+func (s *Server) itemEvents(body []byte, items []gjson.Result, label func(int) string) (events [][]byte, results []Result, utf8Err error) {
+	events = make([][]byte, len(items))
+	results = make([]Result, len(items))
+	for i, it := range items {
+		raw := rawBytes(body, it)
+		switch {
+		case !it.IsObject():
+			results[i] = invalidEvent(fmt.Sprintf("%s must be an event object, not %s", label(i), jsonKind(it)))
+		case int64(len(raw)) > s.cfg.MaxEventBytes:
+			results[i] = tooLarge(i, len(raw), s.cfg.MaxEventBytes)
+		default:
+			if err := checkUTF8(raw, offsetIn(raw, body)); err != nil {
+				if utf8Err == nil {
+					utf8Err = err
+				}
+				results[i] = invalidEvent(fmt.Sprintf("%s: %v", label(i), err))
+				continue
+			}
+			events[i] = raw
+		}
+	}
+	return events, results, utf8Err
+}

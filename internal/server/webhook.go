@@ -111,26 +111,10 @@ func (s *Server) handleWebhook(w *response, r *http.Request) {
 		s.fail(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the event is %d bytes; the limit is %d", len(items[0].Raw), s.cfg.MaxEventBytes))
 		return
 	}
-	events := make([][]byte, len(items))
-	results := make([]Result, len(items))
-	for i, it := range items {
-		raw := rawBytes(body, it)
-		switch {
-		case !it.IsObject():
-			results[i] = invalidEvent(fmt.Sprintf("element %d must be an event object, not %s", i, jsonKind(it)))
-		case int64(len(raw)) > s.cfg.MaxEventBytes:
-			results[i] = tooLarge(i, len(raw), s.cfg.MaxEventBytes)
-		default:
-			if err := checkUTF8(raw, offsetIn(raw, body)); err != nil {
-				if single { // one event: the request fails, as for the Tracking API
-					s.fail(w, http.StatusBadRequest, err.Error())
-					return
-				}
-				results[i] = invalidEvent(fmt.Sprintf("element %d: %v", i, err))
-				continue
-			}
-			events[i] = raw
-		}
+	events, results, utf8Err := s.itemEvents(body, items, func(i int) string { return fmt.Sprintf("element %d", i) })
+	if single && utf8Err != nil { // one event: the request fails, as for the Tracking API
+		s.fail(w, http.StatusBadRequest, utf8Err.Error())
+		return
 	}
 	err = s.deliver(r.Context(), src.c, events, results, l)
 	s.answerEvents(w, "webhook", results, err, false)
