@@ -76,7 +76,7 @@ type Config struct {
 	// "INSERT INTO `segment_data` (`a`, `b`) VALUES ".
 	Prefix string
 	// Suffix is SQL text after the last placeholder group, for example
-	// " ON DUPLICATE KEY UPDATE `messageId` = `messageId`". It may be empty.
+	// " ON DUPLICATE KEY UPDATE `type` = `type`". It may be empty.
 	Suffix string
 	// Columns is the number of placeholders in each row's group, and the
 	// number of JSON values every row must hold.

@@ -14,7 +14,7 @@ import (
 
 var benchCfg = batch.Config{
 	Prefix:   "INSERT INTO `segment_data` (`messageId`, `timestamp`, `type`, `event`, `name`, `properties`, `userId`, `anonymousId`, `groupId`, `traits`, `context`) VALUES ",
-	Suffix:   " ON DUPLICATE KEY UPDATE `messageId` = `messageId`",
+	Suffix:   " ON DUPLICATE KEY UPDATE `type` = `type`",
 	Columns:  11,
 	Database: "analytics",
 }

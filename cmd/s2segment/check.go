@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/s2segment/s2segment/internal/diagnose"
 	"io"
 	"os"
 	"strings"
@@ -12,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/s2segment/s2segment/destination/singlestore"
-	"github.com/s2segment/s2segment/internal/serving"
+	"github.com/s2segment/s2segment/internal/adapter"
 )
 
 func init() { register(newCheckCmd) }
@@ -86,7 +87,7 @@ func runCheck(cmd *cobra.Command, f *checkFlags) error {
 	if err := singlestore.ValidateTableName(t.Table); err != nil {
 		return usageError(fmt.Errorf("--table: %w", err))
 	}
-	conn := serving.Connection{Scheme: t.Scheme, InsecureSkipVerify: t.Insecure, Timeout: f.timeout}
+	conn := adapter.Connection{Scheme: t.Scheme, InsecureSkipVerify: t.Insecure, Timeout: f.timeout}
 	if t.CACert != "" {
 		if conn.CACert, err = os.ReadFile(t.CACert); err != nil {
 			return usageError(fmt.Errorf("--ca-cert: %w", err))
@@ -102,7 +103,7 @@ func runCheck(cmd *cobra.Command, f *checkFlags) error {
 
 	ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
 	defer cancel()
-	res, err := serving.Check(ctx, client, target)
+	res, err := diagnose.Check(ctx, client, target)
 	if err != nil {
 		if cmd.Context().Err() != nil {
 			return failedError(fmt.Errorf("check interrupted: %w", cmd.Context().Err()))
@@ -123,10 +124,10 @@ func runCheck(cmd *cobra.Command, f *checkFlags) error {
 }
 
 // printCheckFailure writes what went wrong and what to do.
-func printCheckFailure(w io.Writer, t serving.Target, err error) {
-	var ce *serving.CheckError
+func printCheckFailure(w io.Writer, t diagnose.Target, err error) {
+	var ce *diagnose.CheckError
 	if !errors.As(err, &ce) {
-		ce = serving.Explain(err, t)
+		ce = diagnose.Explain(err, t)
 	}
 	fmt.Fprintf(w, "check failed (%s): %s\n", ce.Kind, ce.Summary)
 	if ce.Hint != "" {
@@ -134,7 +135,7 @@ func printCheckFailure(w io.Writer, t serving.Target, err error) {
 			fmt.Fprintf(w, "  %s\n", line)
 		}
 	}
-	if ce.Err != nil && ce.Kind != serving.KindOther && ce.Kind != serving.KindSchemaMismatch {
+	if ce.Err != nil && ce.Kind != diagnose.KindOther && ce.Kind != diagnose.KindSchemaMismatch {
 		fmt.Fprintf(w, "  (%v)\n", ce.Err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/s2segment/s2segment/internal/diagnose"
 	"io"
 	"log/slog"
 	"net"
@@ -22,8 +23,8 @@ import (
 	"github.com/s2segment/s2segment/dataapi"
 	"github.com/s2segment/s2segment/dataapi/emulator"
 	"github.com/s2segment/s2segment/destination/singlestore"
-	"github.com/s2segment/s2segment/internal/server"
-	"github.com/s2segment/s2segment/internal/serving"
+	"github.com/s2segment/s2segment/internal/adapter"
+	"github.com/s2segment/s2segment/internal/endpoint"
 )
 
 func init() { register(newServeCmd) }
@@ -85,11 +86,11 @@ type serveFlags struct {
 
 	// metrics counts the work of every Data API client serve makes; it is
 	// served on /metrics.
-	metrics *serving.ClientMetrics
+	metrics *adapter.ClientMetrics
 }
 
 func newServeCmd() *cobra.Command {
-	f := serveFlags{metrics: serving.NewClientMetrics()}
+	f := serveFlags{metrics: adapter.NewClientMetrics()}
 	cmd := &cobra.Command{
 		Use:   "serve [--addr 127.0.0.1:3000] [--config FILE] [settings flags]",
 		Short: "Run the hosted endpoint: Tracking API, webhooks and Actions routes",
@@ -145,17 +146,17 @@ and never hold passwords, write keys or Authorization headers.`,
 	fs.BoolVar(&f.groupCommit, "group-commit", true, "share database writes between concurrent requests")
 	fs.DurationVar(&f.linger, "linger", defaultServeLinger, "how long a group waits for more events; 0 writes as soon as a write slot is free")
 	fs.IntVar(&f.groupEvents, "max-group-events", 0, "most events per group; 0 means the writer's batch size (max_batch_size, 100 by default)")
-	fs.IntVar(&f.writeSlots, "max-concurrent-writes", server.DefaultMaxConcurrentWrites, "database writes in flight at once per source")
-	fs.Int64Var(&f.eventBytes, "max-event-bytes", server.DefaultMaxEventBytes, "largest event, and largest single-event body, in bytes")
-	fs.Int64Var(&f.batchBytes, "max-batch-bytes", server.DefaultMaxBatchBytes, "largest /v1/batch or /v1/import body in bytes")
-	fs.Int64Var(&f.bodyBytes, "max-body-bytes", server.DefaultMaxBodyBytes, "largest webhook, /send or /authenticate body in bytes")
-	fs.Int64Var(&f.inFlight, "max-in-flight-bytes", server.DefaultMaxInFlightBytes, "request bytes held at once; past it requests get 429/503 with Retry-After")
-	fs.DurationVar(&f.sinkTimeout, "write-db-timeout", server.DefaultSinkTimeout, "bound on one database write, retries included")
-	fs.DurationVar(&f.readHeader, "read-header-timeout", server.DefaultReadHeaderTimeout, "time to read a request's headers")
-	fs.DurationVar(&f.readTimeout, "read-timeout", server.DefaultReadTimeout, "time to read a whole request")
-	fs.DurationVar(&f.writeTimeout, "write-timeout", server.DefaultWriteTimeout, "time from the end of the headers to the end of the answer; above linger + --write-db-timeout")
-	fs.DurationVar(&f.idleTimeout, "idle-timeout", server.DefaultIdleTimeout, "how long an idle keep-alive connection stays open")
-	fs.DurationVar(&f.shutdown, "shutdown-timeout", server.DefaultShutdownTimeout, "how long SIGTERM waits for requests in flight")
+	fs.IntVar(&f.writeSlots, "max-concurrent-writes", endpoint.DefaultMaxConcurrentWrites, "database writes in flight at once per source")
+	fs.Int64Var(&f.eventBytes, "max-event-bytes", endpoint.DefaultMaxEventBytes, "largest event, and largest single-event body, in bytes")
+	fs.Int64Var(&f.batchBytes, "max-batch-bytes", endpoint.DefaultMaxBatchBytes, "largest /v1/batch or /v1/import body in bytes")
+	fs.Int64Var(&f.bodyBytes, "max-body-bytes", endpoint.DefaultMaxBodyBytes, "largest webhook, /send or /authenticate body in bytes")
+	fs.Int64Var(&f.inFlight, "max-in-flight-bytes", endpoint.DefaultMaxInFlightBytes, "request bytes held at once; past it requests get 429/503 with Retry-After")
+	fs.DurationVar(&f.sinkTimeout, "write-db-timeout", endpoint.DefaultSinkTimeout, "bound on one database write, retries included")
+	fs.DurationVar(&f.readHeader, "read-header-timeout", endpoint.DefaultReadHeaderTimeout, "time to read a request's headers")
+	fs.DurationVar(&f.readTimeout, "read-timeout", endpoint.DefaultReadTimeout, "time to read a whole request")
+	fs.DurationVar(&f.writeTimeout, "write-timeout", endpoint.DefaultWriteTimeout, "time from the end of the headers to the end of the answer; above linger + --write-db-timeout")
+	fs.DurationVar(&f.idleTimeout, "idle-timeout", endpoint.DefaultIdleTimeout, "how long an idle keep-alive connection stays open")
+	fs.DurationVar(&f.shutdown, "shutdown-timeout", endpoint.DefaultShutdownTimeout, "how long SIGTERM waits for requests in flight")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate chain: serve https (with --tls-key)")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug (every request), info, warn or error")
@@ -165,10 +166,10 @@ and never hold passwords, write keys or Authorization headers.`,
 // serveSetup is what runServe builds before it listens.
 type serveSetup struct {
 	sources  []serveSource
-	sinks    []*serving.Sink
+	sinks    []*adapter.Sink
 	clients  []*dataapi.Client
-	targets  []serving.Target
-	cfg      server.Config
+	targets  []diagnose.Target
+	cfg      endpoint.Config
 	emu      *serveEmulator
 	genKey   bool // the write key was generated
 	emuTable string
@@ -193,7 +194,7 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		defer st.emu.close()
 	}
 
-	srv, err := server.New(st.cfg)
+	srv, err := endpoint.New(st.cfg)
 	if err != nil {
 		return usageError(err)
 	}
@@ -325,7 +326,7 @@ func (f *serveFlags) setup(fs *pflag.FlagSet, lookup func(string) (string, bool)
 		if err != nil {
 			return fail(usageError(fmt.Errorf("source %s: %w", serveSourceName(src.name), err)))
 		}
-		sink, err := serving.NewSink(singlestore.NewExecutor(client), serving.SinkConfig{WriterConfig: singlestore.WriterConfig{
+		sink, err := adapter.NewSink(singlestore.NewExecutor(client), adapter.SinkConfig{WriterConfig: singlestore.WriterConfig{
 			Options: singlestore.Options{
 				Mapping: src.mapping, Subscription: src.subscription, Schema: src.schema, JSONColumns: src.jsonColumns,
 			},
@@ -340,7 +341,7 @@ func (f *serveFlags) setup(fs *pflag.FlagSet, lookup func(string) (string, bool)
 		st.clients = append(st.clients, client)
 		st.sinks = append(st.sinks, sink)
 		st.targets = append(st.targets, srcConn.TargetOf(src.settings, src.schema))
-		st.cfg.Sources = append(st.cfg.Sources, server.Source{Name: src.name, WriteKey: src.writeKey, WebhookSecret: src.webhookSecret, Sink: sink})
+		st.cfg.Sources = append(st.cfg.Sources, endpoint.Source{Name: src.name, WriteKey: src.writeKey, WebhookSecret: src.webhookSecret, Sink: sink})
 	}
 
 	if f.actions {
@@ -352,7 +353,7 @@ func (f *serveFlags) setup(fs *pflag.FlagSet, lookup func(string) (string, bool)
 		if f.jsonStrings {
 			jsonMode = singlestore.JSONString
 		}
-		acts, err := serving.NewActions(serving.ActionsConfig{Connection: conn, Schema: schema, JSONColumns: jsonMode, Concurrency: defaultServeWriterConcurrency})
+		acts, err := adapter.NewActions(adapter.ActionsConfig{Connection: conn, Schema: schema, JSONColumns: jsonMode, Concurrency: defaultServeWriterConcurrency})
 		if err != nil {
 			return fail(failedError(err))
 		}
@@ -366,13 +367,13 @@ func (f *serveFlags) setup(fs *pflag.FlagSet, lookup func(string) (string, bool)
 	}
 	linger := f.linger
 	if linger == 0 {
-		linger = -1 // server.GroupConfig: negative means no wait
+		linger = -1 // endpoint.GroupConfig: negative means no wait
 	}
 	clients := st.clients
 	st.cfg.Ready = func(ctx context.Context) error { return servePingAll(ctx, clients) }
 	st.cfg.Logger = logger
 	st.cfg.MaxEventBytes, st.cfg.MaxBatchBytes, st.cfg.MaxBodyBytes, st.cfg.MaxInFlightBytes = f.eventBytes, f.batchBytes, f.bodyBytes, f.inFlight
-	st.cfg.Group = server.GroupConfig{Disabled: !f.groupCommit, Linger: linger, MaxEvents: groupEvents, MaxConcurrentWrites: f.writeSlots}
+	st.cfg.Group = endpoint.GroupConfig{Disabled: !f.groupCommit, Linger: linger, MaxEvents: groupEvents, MaxConcurrentWrites: f.writeSlots}
 	st.cfg.SinkTimeout = f.sinkTimeout
 	st.cfg.ReadHeaderTimeout, st.cfg.ReadTimeout, st.cfg.WriteTimeout, st.cfg.IdleTimeout = f.readHeader, f.readTimeout, f.writeTimeout, f.idleTimeout
 	st.cfg.ShutdownTimeout = f.shutdown
@@ -397,8 +398,8 @@ func (f *serveFlags) setup(fs *pflag.FlagSet, lookup func(string) (string, bool)
 }
 
 // connection is how every Data API is spoken to.
-func (f *serveFlags) connection(logger *slog.Logger) (serving.Connection, error) {
-	conn := serving.Connection{
+func (f *serveFlags) connection(logger *slog.Logger) (adapter.Connection, error) {
+	conn := adapter.Connection{
 		Metrics:            f.metrics,
 		Scheme:             f.target.Scheme,
 		InsecureSkipVerify: f.target.Insecure,
@@ -482,9 +483,9 @@ func checkSources(ctx context.Context, st *serveSetup, out io.Writer, logger *sl
 	for i, src := range st.sources {
 		name := serveSourceName(src.name)
 		cctx, cancel := context.WithTimeout(ctx, st.cfg.SinkTimeout)
-		res, err := serving.Check(cctx, st.clients[i], st.targets[i])
+		res, err := diagnose.Check(cctx, st.clients[i], st.targets[i])
 		cancel()
-		var ce *serving.CheckError
+		var ce *diagnose.CheckError
 		switch {
 		case err == nil:
 			for _, w := range res.Warnings {

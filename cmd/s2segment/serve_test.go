@@ -21,7 +21,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/s2segment/s2segment/dataapi/emulator"
-	"github.com/s2segment/s2segment/internal/server"
+	"github.com/s2segment/s2segment/internal/endpoint"
 )
 
 // TestServeEveryRoute runs serve on its embedded emulator and exercises
@@ -78,14 +78,14 @@ func TestServeEveryRoute(t *testing.T) {
 
 	// Webhooks: signed as Segment signs them; a bad signature is refused.
 	hook := serveEvent("track", "hook-1")
-	status, body = servePost(t, c, r.url+"/webhook", hook, map[string]string{server.SignatureHeader: server.Sign([]byte(serveTestSecret), []byte(hook))})
+	status, body = servePost(t, c, r.url+"/webhook", hook, map[string]string{endpoint.SignatureHeader: endpoint.Sign([]byte(serveTestSecret), []byte(hook))})
 	require.Equal(t, 200, status, body)
 	want["hook-1"] = 1
 	arr := `[` + serveEvent("track", "hook-2") + `,` + serveEvent("page", "hook-3") + `]`
-	status, body = servePost(t, c, r.url+"/webhook/default", arr, map[string]string{server.SignatureHeader: server.Sign([]byte(serveTestSecret), []byte(gjson.Get(arr, "0").Raw))})
+	status, body = servePost(t, c, r.url+"/webhook/default", arr, map[string]string{endpoint.SignatureHeader: endpoint.Sign([]byte(serveTestSecret), []byte(gjson.Get(arr, "0").Raw))})
 	require.Equal(t, 200, status, body)
 	want["hook-2"], want["hook-3"] = 1, 1
-	status, _ = servePost(t, c, r.url+"/webhook", serveEvent("track", "hook-bad"), map[string]string{server.SignatureHeader: server.Sign([]byte("wrong"), []byte(hook))})
+	status, _ = servePost(t, c, r.url+"/webhook", serveEvent("track", "hook-bad"), map[string]string{endpoint.SignatureHeader: endpoint.Sign([]byte("wrong"), []byte(hook))})
 	assert.Equal(t, 401, status)
 
 	// Actions routes.
@@ -185,7 +185,7 @@ func TestServeConfigFile(t *testing.T) {
 	status, body := servePost(t, c, r.url+"/v1/track", serveEvent("track", "web-1"), basicAuth("web-key-456"))
 	require.Equal(t, 200, status, body)
 	hook := serveEvent("identify", "web-2")
-	status, body = servePost(t, c, r.url+"/webhook/web", hook, map[string]string{server.SignatureHeader: server.Sign([]byte("web-secret"), []byte(hook))})
+	status, body = servePost(t, c, r.url+"/webhook/web", hook, map[string]string{endpoint.SignatureHeader: endpoint.Sign([]byte("web-secret"), []byte(hook))})
 	require.Equal(t, 200, status, body)
 	status, body = servePost(t, c, r.url+"/v1/batch", `{"batch":[`+serveEvent("track", "shop-1")+`,`+serveEvent("identify", "shop-2")+`]}`, basicAuth("shop-key-123"))
 	require.Equal(t, 200, status, body)

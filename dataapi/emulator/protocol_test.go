@@ -115,9 +115,9 @@ func protocolSteps() []step {
 		{name: "v1 exec", path: "/api/v1/exec", body: `{"sql":"DELETE FROM segment_data WHERE messageId = ?","database":"{db}","args":["nothing"]}`,
 			status: 200, json: `{"lastInsertId":0,"rowsAffected":0}`},
 
-		{name: "dedupe insert", body: `{"sql":"INSERT INTO segment_dedupe (messageId, timestamp, type) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE messageId = messageId","database":"{db}","args":["d1","2025-01-01 00:00:00.000000","track"]}`,
+		{name: "dedupe insert", body: `{"sql":"INSERT INTO segment_dedupe (messageId, timestamp, type) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE type = type","database":"{db}","args":["d1","2025-01-01 00:00:00.000000","track"]}`,
 			status: 200, json: `{"lastInsertId":0,"rowsAffected":1}`},
-		{name: "dedupe insert replayed is a no-op", body: `{"sql":"INSERT INTO segment_dedupe (messageId, timestamp, type) VALUES (?, ?, ?), (?, ?, ?) ON DUPLICATE KEY UPDATE messageId = messageId","database":"{db}","args":["d1","2025-01-01 00:00:00.000000","track","d2","2025-01-01 00:00:00.000000","page"]}`,
+		{name: "dedupe insert replayed is a no-op", body: `{"sql":"INSERT INTO segment_dedupe (messageId, timestamp, type) VALUES (?, ?, ?), (?, ?, ?) ON DUPLICATE KEY UPDATE type = type","database":"{db}","args":["d1","2025-01-01 00:00:00.000000","track","d2","2025-01-01 00:00:00.000000","page"]}`,
 			status: 200, json: `{"lastInsertId":0,"rowsAffected":1}`},
 		{name: "duplicate key without the clause", body: `{"sql":"INSERT INTO segment_dedupe (messageId, timestamp, type) VALUES ('d1', '2025-01-01 00:00:00', 'track')","database":"{db}"}`,
 			status: 400, re: `^Error 1062 \(23000\): `},

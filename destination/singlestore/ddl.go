@@ -185,6 +185,12 @@ func createTableSQL(name string, s Schema) string {
 // placeholder groups: prefix ends with "VALUES ", and suffix is the
 // dedupe schema's no-op ON DUPLICATE KEY UPDATE (empty for the reference
 // schema). They are batch.Config's Prefix and Suffix.
+//
+// The no-op assigns `type` to itself: SingleStore refuses an upsert that
+// assigns a unique-key column of a columnstore table or a shard-key column
+// of any table (https://docs.singlestore.com/db/latest/query-data/advanced-query-topics/performing-upserts/),
+// and `type` is in neither key, in this version's tables and in those
+// created by earlier ones.
 func InsertSQL(table string, s Schema) (prefix, suffix string, err error) {
 	if err := ValidateTableName(table); err != nil {
 		return "", "", err
@@ -195,7 +201,7 @@ func InsertSQL(table string, s Schema) (prefix, suffix string, err error) {
 	}
 	prefix = "INSERT INTO " + QuoteIdentifier(table) + " (" + strings.Join(cols, ", ") + ") VALUES "
 	if s == SchemaDedupe {
-		suffix = " ON DUPLICATE KEY UPDATE " + QuoteIdentifier("messageId") + " = " + QuoteIdentifier("messageId")
+		suffix = " ON DUPLICATE KEY UPDATE " + QuoteIdentifier("type") + " = " + QuoteIdentifier("type")
 	}
 	return prefix, suffix, nil
 }

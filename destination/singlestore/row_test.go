@@ -115,7 +115,7 @@ func TestDDL(t *testing.T) {
 	prefix, suffix, err := InsertSQL("seg`data", SchemaDedupe)
 	require.NoError(t, err)
 	assert.Equal(t, "INSERT INTO `seg``data` (`messageId`, `timestamp`, `type`, `event`, `name`, `properties`, `userId`, `anonymousId`, `groupId`, `traits`, `context`) VALUES ", prefix)
-	assert.Equal(t, " ON DUPLICATE KEY UPDATE `messageId` = `messageId`", suffix)
+	assert.Equal(t, " ON DUPLICATE KEY UPDATE `type` = `type`", suffix)
 	_, suffix, err = InsertSQL("t", SchemaReference)
 	require.NoError(t, err)
 	assert.Empty(t, suffix)

@@ -21,7 +21,7 @@
 //     loopback port; each worker writes chunks of BatchSize events.
 //   - StageServe: HTTP requests to the hosted endpoint at Config.URL (one
 //     event per request on /v1/{type}, or BatchSize events per request on
-//     /v1/batch), or, with no URL, to an in-process internal/server backed by a
+//     /v1/batch), or, with no URL, to an in-process internal/endpoint backed by a
 //     Writer and an embedded emulator.
 //
 // Run measures only the driving of the events: generating them, starting

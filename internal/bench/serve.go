@@ -19,7 +19,7 @@ import (
 	"github.com/s2segment/s2segment/dataapi"
 	"github.com/s2segment/s2segment/destination"
 	"github.com/s2segment/s2segment/destination/singlestore"
-	"github.com/s2segment/s2segment/internal/server"
+	"github.com/s2segment/s2segment/internal/endpoint"
 	"github.com/tidwall/gjson"
 )
 
@@ -43,15 +43,15 @@ type serveOptions struct {
 var singleRoutes = map[string]bool{"track": true, "identify": true, "page": true, "screen": true, "group": true, "alias": true}
 
 // runServe sends the events to the endpoint at c.URL, or to an in-process
-// one (internal/server, a Writer, and the target of openTarget).
+// one (internal/endpoint, a Writer, and the target of openTarget).
 func runServe(ctx context.Context, c *Config, events [][]byte, opt serveOptions) (*stageResult, error) {
 	var (
-		endpoint *url.URL
-		writeKey = c.WriteKey
-		desc     string
-		exec     *countingExecutor
-		tg       *target
-		sink     *benchSink
+		endpointURL *url.URL
+		writeKey    = c.WriteKey
+		desc        string
+		exec        *countingExecutor
+		tg          *target
+		sink        *benchSink
 	)
 	if c.URL == "" {
 		var err error
@@ -70,9 +70,9 @@ func runServe(ctx context.Context, c *Config, events [][]byte, opt serveOptions)
 		}
 		sink = &benchSink{w: w}
 		writeKey = randomKey()
-		group := server.GroupConfig{MaxEvents: c.BatchSize, Disabled: opt.onePerEvent}
-		srv, err := server.New(server.Config{
-			Sources:       []server.Source{{Name: "bench", WriteKey: writeKey, Sink: sink}},
+		group := endpoint.GroupConfig{MaxEvents: c.BatchSize, Disabled: opt.onePerEvent}
+		srv, err := endpoint.New(endpoint.Config{
+			Sources:       []endpoint.Source{{Name: "bench", WriteKey: writeKey, Sink: sink}},
 			MaxEventBytes: inProcessMaxEventBytes, MaxBatchBytes: inProcessMaxBatchBytes,
 			Group: group,
 		})
@@ -91,13 +91,13 @@ func runServe(ctx context.Context, c *Config, events [][]byte, opt serveOptions)
 			_ = srv.Shutdown(sctx)
 			<-served
 		}()
-		endpoint = &url.URL{Scheme: "http", Host: ln.Addr().String(), Path: "/v1/track"}
+		endpointURL = &url.URL{Scheme: "http", Host: ln.Addr().String(), Path: "/v1/track"}
 		mode := "group commit"
 		if opt.onePerEvent {
 			mode = "one Data API request per event"
 		}
-		desc = "in-process endpoint " + endpoint.String() + " (" + mode + ") writing to " + tg.desc
-		c.logf("serving on %s, writing to %s, table %s", endpoint, tg.desc, singlestore.QuoteIdentifier(opt.table))
+		desc = "in-process endpoint " + endpointURL.String() + " (" + mode + ") writing to " + tg.desc
+		c.logf("serving on %s, writing to %s, table %s", endpointURL, tg.desc, singlestore.QuoteIdentifier(opt.table))
 	} else {
 		u, err := url.Parse(c.URL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -109,14 +109,14 @@ func runServe(ctx context.Context, c *Config, events [][]byte, opt serveOptions)
 			}
 			u.User = nil
 		}
-		endpoint = u
+		endpointURL = u
 		desc = u.Redacted()
 		if u.RawQuery != "" {
 			desc = (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
 		}
 	}
 
-	d := newHTTPDriver(endpoint, writeKey, c.Concurrency)
+	d := newHTTPDriver(endpointURL, writeKey, c.Concurrency)
 	defer d.client.CloseIdleConnections()
 	chunk := 1
 	if d.batch {
@@ -193,7 +193,7 @@ func redactURL(s string) string {
 	return u.String()
 }
 
-// benchSink is the in-process endpoint's server.Sink: a Writer, with a
+// benchSink is the in-process endpoint's endpoint.Sink: a Writer, with a
 // count of the events it refused for good.
 type benchSink struct {
 	w        *singlestore.Writer
@@ -201,20 +201,20 @@ type benchSink struct {
 }
 
 // Write writes events and reports one result per event.
-func (s *benchSink) Write(ctx context.Context, events [][]byte) []server.Result {
+func (s *benchSink) Write(ctx context.Context, events [][]byte) []endpoint.Result {
 	ms := s.w.Write(ctx, events)
-	out := make([]server.Result, len(events))
+	out := make([]endpoint.Result, len(events))
 	for i := range out {
 		if i >= len(ms.Results) {
-			out[i] = server.Result{Status: http.StatusInternalServerError, Message: "no result from the writer", Retryable: true}
+			out[i] = endpoint.Result{Status: http.StatusInternalServerError, Message: "no result from the writer", Retryable: true}
 			continue
 		}
 		r := ms.Results[i]
 		if r.OK() {
-			out[i] = server.Result{Status: http.StatusOK}
+			out[i] = endpoint.Result{Status: http.StatusOK}
 			continue
 		}
-		res := server.Result{Status: r.Status, ErrorType: r.ErrorType, Message: r.ErrorMessage, Retryable: r.Retryable()}
+		res := endpoint.Result{Status: r.Status, ErrorType: r.ErrorType, Message: r.ErrorMessage, Retryable: r.Retryable()}
 		if errors.Is(r.Err, context.DeadlineExceeded) || errors.Is(r.Err, context.Canceled) {
 			res.Retryable = true
 		}

@@ -19,8 +19,8 @@ import (
 	"github.com/s2segment/s2segment/dataapi/emulator"
 	"github.com/s2segment/s2segment/destination"
 	"github.com/s2segment/s2segment/destination/singlestore"
+	"github.com/s2segment/s2segment/internal/endpoint"
 	"github.com/s2segment/s2segment/internal/eventsource"
-	"github.com/s2segment/s2segment/internal/server"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tidwall/gjson"
@@ -475,10 +475,10 @@ func TestBadInputEndpoint(t *testing.T) {
 	_, w, c := newBadInputAPI(t, "from_endpoint")
 	sink := &writerSink{w: w}
 	const key = "wk_SECRET_bad_input"
-	srv, err := server.New(server.Config{
-		Sources: []server.Source{{Name: "bad", WriteKey: key, Sink: sink}},
+	srv, err := endpoint.New(endpoint.Config{
+		Sources: []endpoint.Source{{Name: "bad", WriteKey: key, Sink: sink}},
 		// Writes are not grouped, so one event's fate cannot touch another's.
-		Group: server.GroupConfig{Disabled: true},
+		Group: endpoint.GroupConfig{Disabled: true},
 	})
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

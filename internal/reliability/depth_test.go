@@ -16,8 +16,8 @@ import (
 	"github.com/s2segment/s2segment/dataapi/emulator"
 	"github.com/s2segment/s2segment/destination"
 	"github.com/s2segment/s2segment/destination/singlestore"
+	"github.com/s2segment/s2segment/internal/endpoint"
 	"github.com/s2segment/s2segment/internal/eventsource"
-	"github.com/s2segment/s2segment/internal/server"
 	"github.com/s2segment/s2segment/mapping"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -108,15 +108,15 @@ func TestDeepNestingEventSource(t *testing.T) {
 func TestDeepNestingEndpoint(t *testing.T) {
 	t.Parallel()
 	const key, secret, token = "wk_deep", "whsec_deep", "tok_deep"
-	sink := server.SinkFunc(func(_ context.Context, events [][]byte) []server.Result {
-		out := make([]server.Result, len(events))
+	sink := endpoint.SinkFunc(func(_ context.Context, events [][]byte) []endpoint.Result {
+		out := make([]endpoint.Result, len(events))
 		for i := range out {
-			out[i] = server.Result{Status: http.StatusOK}
+			out[i] = endpoint.Result{Status: http.StatusOK}
 		}
 		return out
 	})
-	srv, err := server.New(server.Config{
-		Sources:       []server.Source{{Name: "deep", WriteKey: key, WebhookSecret: secret, Sink: sink}},
+	srv, err := endpoint.New(endpoint.Config{
+		Sources:       []endpoint.Source{{Name: "deep", WriteKey: key, WebhookSecret: secret, Sink: sink}},
 		Actions:       stubActions{sink: sink},
 		ActionsToken:  token,
 		MaxEventBytes: 8 << 20, MaxBatchBytes: 8 << 20, MaxBodyBytes: 8 << 20, MaxInFlightBytes: 64 << 20,
@@ -136,7 +136,9 @@ func TestDeepNestingEndpoint(t *testing.T) {
 			{"/v1/identify", deepObject(n), func(r *http.Request, _ []byte) { r.SetBasicAuth(key, "") }},
 			{"/v1/batch", []byte(`{"batch":[` + string(deepEvent(n)) + `]}`), func(r *http.Request, _ []byte) { r.SetBasicAuth(key, "") }},
 			{"/v1/import", deepArray(n), func(r *http.Request, _ []byte) { r.SetBasicAuth(key, "") }},
-			{"/webhook/deep", deepEvent(n), func(r *http.Request, b []byte) { r.Header.Set(server.SignatureHeader, server.Sign([]byte(secret), b)) }},
+			{"/webhook/deep", deepEvent(n), func(r *http.Request, b []byte) {
+				r.Header.Set(endpoint.SignatureHeader, endpoint.Sign([]byte(secret), b))
+			}},
 			{"/send", []byte(`{"payload":` + string(deepEvent(n)) + `,"settings":{}}`), func(r *http.Request, _ []byte) { r.Header.Set("Authorization", "Bearer "+token) }},
 			{"/authenticate", deepObject(n), func(r *http.Request, _ []byte) { r.Header.Set("Authorization", "Bearer "+token) }},
 		} {
@@ -157,11 +159,11 @@ func TestDeepNestingEndpoint(t *testing.T) {
 
 // stubActions serves the actions-cli routes for the depth test; the bodies
 // never get past the endpoint's own checks.
-type stubActions struct{ sink server.Sink }
+type stubActions struct{ sink endpoint.Sink }
 
-func (stubActions) Manifest() []byte                                   { return []byte(`{}`) }
-func (stubActions) Authenticate(context.Context, []byte) error         { return nil }
-func (a stubActions) Sink([]byte, []byte, string) (server.Sink, error) { return a.sink, nil }
+func (stubActions) Manifest() []byte                                     { return []byte(`{}`) }
+func (stubActions) Authenticate(context.Context, []byte) error           { return nil }
+func (a stubActions) Sink([]byte, []byte, string) (endpoint.Sink, error) { return a.sink, nil }
 
 // TestDeepNestingLibrary gives every public entry point of the library that
 // reads JSON a value nested deep, without any edge check first: each returns

@@ -12,14 +12,14 @@
 //     event must end written exactly once (COUNT(*) per messageId = 1, read
 //     back through the Data API) or reported failed with a reason; no event is
 //     silently lost and the dedupe schema never holds a duplicate. The same
-//     holds through the hosted endpoint (internal/server with group commit):
+//     holds through the hosted endpoint (internal/endpoint with group commit):
 //     an acknowledged event is always in the table, once.
 //   - Bad input (badinput_test.go, depth_test.go): malformed JSON, nesting
 //     10,000 and 1,000,000 deep, huge strings, invalid UTF-8, NaN and
 //     Infinity, duplicate keys, wrong types in every field, SQL
 //     metacharacters and backticks in every value and in table and database
 //     names, through the real edges: internal/eventsource reading files, the
-//     Writer and Encoder, and internal/server's HTTP routes. Every bad event
+//     Writer and Encoder, and internal/endpoint's HTTP routes. Every bad event
 //     gets a clear error of its own, nothing panics or crashes, and the rows
 //     read back are exactly the good events'.
 //

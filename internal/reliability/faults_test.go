@@ -16,7 +16,7 @@ import (
 	"github.com/s2segment/s2segment/destination"
 	"github.com/s2segment/s2segment/destination/singlestore"
 	"github.com/s2segment/s2segment/internal/bench"
-	"github.com/s2segment/s2segment/internal/server"
+	"github.com/s2segment/s2segment/internal/endpoint"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tidwall/gjson"
@@ -286,7 +286,7 @@ func TestFaultsOutage(t *testing.T) {
 }
 
 // TestFaultsThroughEndpoint sends single events to the hosted endpoint
-// (internal/server with group commit, a Writer as its Sink) while the Data
+// (internal/endpoint with group commit, a Writer as its Sink) while the Data
 // API fails and resets connections after running statements. The sender
 // sends again every event not acknowledged, as Segment does: an
 // acknowledged event is always in the table, exactly once.
@@ -296,9 +296,9 @@ func TestFaultsThroughEndpoint(t *testing.T) {
 	w := newWriter(t, a.reader(), a.client(func(c *dataapi.Config) { c.MaxAttempts = 2 }), "endpoint", 100)
 	sink := &writerSink{w: w}
 	const key = "wk_reliability"
-	srv, err := server.New(server.Config{
-		Sources: []server.Source{{Name: "rel", WriteKey: key, Sink: sink}},
-		Group:   server.GroupConfig{MaxEvents: 100},
+	srv, err := endpoint.New(endpoint.Config{
+		Sources: []endpoint.Source{{Name: "rel", WriteKey: key, Sink: sink}},
+		Group:   endpoint.GroupConfig{MaxEvents: 100},
 	})
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

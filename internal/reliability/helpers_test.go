@@ -20,7 +20,7 @@ import (
 	"github.com/s2segment/s2segment/dataapi/emulator"
 	"github.com/s2segment/s2segment/destination"
 	"github.com/s2segment/s2segment/destination/singlestore"
-	"github.com/s2segment/s2segment/internal/server"
+	"github.com/s2segment/s2segment/internal/endpoint"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tidwall/gjson"
@@ -389,16 +389,16 @@ type writerSink struct {
 	rejected map[string]string // messageId → message of final failures
 }
 
-func (s *writerSink) Write(ctx context.Context, events [][]byte) []server.Result {
+func (s *writerSink) Write(ctx context.Context, events [][]byte) []endpoint.Result {
 	ms := s.w.Write(ctx, events)
-	out := make([]server.Result, len(events))
+	out := make([]endpoint.Result, len(events))
 	for i := range out {
 		r := ms.Results[i]
 		if r.OK() {
-			out[i] = server.Result{Status: http.StatusOK}
+			out[i] = endpoint.Result{Status: http.StatusOK}
 			continue
 		}
-		res := server.Result{Status: r.Status, ErrorType: r.ErrorType, Message: r.ErrorMessage, Retryable: r.Retryable()}
+		res := endpoint.Result{Status: r.Status, ErrorType: r.ErrorType, Message: r.ErrorMessage, Retryable: r.Retryable()}
 		if errors.Is(r.Err, context.DeadlineExceeded) || errors.Is(r.Err, context.Canceled) {
 			res.Retryable = true
 		}

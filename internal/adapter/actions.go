@@ -1,0 +1,188 @@
+package adapter
+
+import (
+	"container/list"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"github.com/s2segment/s2segment/internal/diagnose"
+	"sync"
+
+	"github.com/s2segment/s2segment/dataapi"
+	"github.com/s2segment/s2segment/destination"
+	"github.com/s2segment/s2segment/destination/singlestore"
+	"github.com/s2segment/s2segment/internal/endpoint"
+)
+
+// DefaultMaxClients is how many Data API clients Actions keeps, one per
+// distinct connection settings.
+const DefaultMaxClients = 64
+
+// ActionsConfig configures Actions. The zero value speaks https to the
+// Data API, creates and writes dedupe tables, and keeps DefaultMaxClients
+// clients.
+type ActionsConfig struct {
+	// Connection is how every Data API named by settings is spoken to.
+	Connection Connection
+	// Schema is the schema of the tables /authenticate creates and /send
+	// writes.
+	Schema singlestore.Schema
+	// JSONColumns is how properties, traits and context are sent.
+	JSONColumns singlestore.JSONMode
+	// Concurrency is the number of requests one Write of a /send sink sends
+	// at a time (see singlestore.WriterConfig); 0 means 1.
+	Concurrency int
+	// MaxClients bounds the Data API clients kept, least recently used
+	// first out (DefaultMaxClients).
+	MaxClients int
+}
+
+// Actions is the destination behind the actions-cli routes of the endpoint:
+// it implements endpoint.Actions. It is safe for concurrent use.
+type Actions struct {
+	cfg      ActionsConfig
+	manifest []byte
+
+	mu      sync.Mutex
+	clients *list.List // of *clientEntry, most recently used first
+	byKey   map[[32]byte]*list.Element
+}
+
+type clientEntry struct {
+	key [32]byte
+	c   *dataapi.Client
+}
+
+var _ endpoint.Actions = (*Actions)(nil)
+
+// NewActions returns the Actions of the SingleStore destination.
+func NewActions(cfg ActionsConfig) (*Actions, error) {
+	if cfg.MaxClients == 0 {
+		cfg.MaxClients = DefaultMaxClients
+	}
+	if cfg.MaxClients < 0 {
+		return nil, fmt.Errorf("creating actions: MaxClients must be positive, got %d", cfg.MaxClients)
+	}
+	m, err := singlestore.Manifest()
+	if err != nil {
+		return nil, fmt.Errorf("creating actions: %w", err)
+	}
+	return &Actions{cfg: cfg, manifest: m, clients: list.New(), byKey: make(map[[32]byte]*list.Element)}, nil
+}
+
+// Manifest returns the destination's definition as JSON.
+func (a *Actions) Manifest() []byte { return a.manifest }
+
+// Authenticate tests settings as Segment's testAuthentication does: it
+// connects and creates the table (see Check). The error is a *CheckError,
+// whose Fields name the settings at fault.
+func (a *Actions) Authenticate(ctx context.Context, settings []byte) error {
+	s, err := singlestore.ParseSettings(settings)
+	if err != nil {
+		return diagnose.SettingsProblem(err)
+	}
+	c, err := a.cfg.Connection.NewClient(s)
+	if err != nil {
+		return diagnose.SettingsProblem(err)
+	}
+	defer a.cfg.Connection.Metrics.Retire(c)
+	defer c.CloseIdleConnections()
+	_, err = diagnose.Check(ctx, c, a.cfg.Connection.TargetOf(s, a.cfg.Schema))
+	return err
+}
+
+// Sink returns a Sink writing with settings, mapping and subscription. It
+// does no I/O. Invalid settings, or a mapping or subscription that does not
+// compile, are an error that fails every event of the request with 400.
+func (a *Actions) Sink(settings, mapping []byte, subscription string) (endpoint.Sink, error) {
+	s, err := singlestore.ParseSettings(settings)
+	if err != nil {
+		return nil, &sinkError{err: fmt.Errorf("reading settings: %w", err), fields: diagnose.SettingsFields(err)}
+	}
+	c, err := a.client(s)
+	if err != nil {
+		return nil, &sinkError{err: err}
+	}
+	sink, err := NewSink(singlestore.NewExecutor(c), SinkConfig{
+		WriterConfig: singlestore.WriterConfig{
+			Options: singlestore.Options{
+				Mapping:      json.RawMessage(mapping),
+				Subscription: subscription,
+				Schema:       a.cfg.Schema,
+				JSONColumns:  a.cfg.JSONColumns,
+			},
+			Database:    s.DBName,
+			Table:       s.TableName,
+			Concurrency: a.cfg.Concurrency,
+		},
+		ReportSent: true,
+	})
+	if err != nil {
+		return nil, &sinkError{err: err}
+	}
+	return sink, nil
+}
+
+// client returns the cached client of the connection settings, making it
+// on a miss. Keys are hashes, so no password stays in the cache's keys.
+func (a *Actions) client(s singlestore.Settings) (*dataapi.Client, error) {
+	key := clientKey(s)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if e, ok := a.byKey[key]; ok {
+		a.clients.MoveToFront(e)
+		return e.Value.(*clientEntry).c, nil
+	}
+	c, err := a.cfg.Connection.NewClient(s)
+	if err != nil {
+		return nil, err
+	}
+	a.byKey[key] = a.clients.PushFront(&clientEntry{key: key, c: c})
+	for a.clients.Len() > a.cfg.MaxClients {
+		old := a.clients.Remove(a.clients.Back()).(*clientEntry)
+		delete(a.byKey, old.key)
+		// Sinks still holding it keep working; its idle connections go.
+		old.c.CloseIdleConnections()
+		a.cfg.Connection.Metrics.Retire(old.c)
+	}
+	return c, nil
+}
+
+func clientKey(s singlestore.Settings) [32]byte {
+	h := sha256.New()
+	var n [8]byte
+	for _, part := range []string{s.Host, s.Port, s.Username, s.Password, s.DBName} {
+		binary.BigEndian.PutUint64(n[:], uint64(len(part)))
+		h.Write(n[:])
+		h.Write([]byte(part))
+	}
+	var k [32]byte
+	h.Sum(k[:0])
+	return k
+}
+
+// Clients returns the number of Data API clients kept.
+func (a *Actions) Clients() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.clients.Len()
+}
+
+// sinkError is a destination configuration Sink refused: every event of the
+// request fails with it, as a payload validation failure.
+type sinkError struct {
+	err    error
+	fields map[string]string
+}
+
+func (e *sinkError) Error() string { return e.err.Error() }
+
+func (e *sinkError) Unwrap() error { return e.err }
+
+// ErrorType is the error type of the events it fails.
+func (e *sinkError) ErrorType() string { return destination.TypePayloadValidationFailed }
+
+// Fields names the settings at fault, when the settings were invalid.
+func (e *sinkError) Fields() map[string]string { return e.fields }

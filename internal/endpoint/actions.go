@@ -1,0 +1,311 @@
+package endpoint
+
+import (
+	"container/list"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/tidwall/gjson"
+)
+
+// sinkCache keeps the committers of the sinks /send builds, one per
+// destination configuration, least recently used first out. Keys are hashes,
+// so no settings (and no password) stay in the cache's keys.
+type sinkCache struct {
+	max     int
+	actions Actions
+	s       *Server
+
+	mu sync.Mutex
+	ll *list.List // of *cacheEntry, most recently used first
+	m  map[[32]byte]*list.Element
+}
+
+type cacheEntry struct {
+	key [32]byte
+	c   *committer
+}
+
+func newSinkCache(maxEntries int, a Actions, s *Server) *sinkCache {
+	return &sinkCache{max: maxEntries, actions: a, s: s, ll: list.New(), m: make(map[[32]byte]*list.Element)}
+}
+
+func cacheKey(settings, mapping []byte, subscription string) [32]byte {
+	h := sha256.New()
+	var n [8]byte
+	for _, part := range [][]byte{settings, mapping, []byte(subscription)} {
+		binary.BigEndian.PutUint64(n[:], uint64(len(part)))
+		h.Write(n[:])
+		h.Write(part)
+	}
+	var k [32]byte
+	h.Sum(k[:0])
+	return k
+}
+
+// get returns the committer for a configuration, building its Sink on a miss.
+func (sc *sinkCache) get(settings, mapping []byte, subscription string) (*committer, error) {
+	key := cacheKey(settings, mapping, subscription)
+	sc.mu.Lock()
+	if e, ok := sc.m[key]; ok {
+		sc.ll.MoveToFront(e)
+		c := e.Value.(*cacheEntry).c
+		sc.mu.Unlock()
+		return c, nil
+	}
+	sc.mu.Unlock()
+
+	sink, err := sc.actions.Sink(settings, mapping, subscription)
+	if err != nil {
+		return nil, err
+	}
+	if sink == nil {
+		return nil, errors.New("the destination returned no sink for these settings")
+	}
+
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if e, ok := sc.m[key]; ok { // built concurrently: keep the first
+		sc.ll.MoveToFront(e)
+		return e.Value.(*cacheEntry).c, nil
+	}
+	c := sc.s.newCommitter(sink)
+	sc.m[key] = sc.ll.PushFront(&cacheEntry{key: key, c: c})
+	for sc.ll.Len() > sc.max {
+		old := sc.ll.Remove(sc.ll.Back()).(*cacheEntry)
+		delete(sc.m, old.key)
+		sc.s.forget(old.c)
+	}
+	return c, nil
+}
+
+func (sc *sinkCache) len() int {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	return sc.ll.Len()
+}
+
+// authorized checks the Actions token, answering 401 when it is wrong.
+func (s *Server) authorized(w *response, r *http.Request) bool {
+	if s.cfg.ActionsToken == "" {
+		return true
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(s.cfg.ActionsToken))
+	if ok && subtle.ConstantTimeCompare(a[:], b[:]) == 1 {
+		return true
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer realm="s2segment"`)
+	s.fail(w, http.StatusUnauthorized, "missing or wrong bearer token")
+	return false
+}
+
+// readObject reads a body that must be one JSON object.
+func (s *Server) readObject(w *response, r *http.Request, route string) ([]byte, *lease) {
+	body, l := s.readBody(w, r, route, s.cfg.MaxBodyBytes, http.StatusTooManyRequests)
+	if body == nil {
+		return nil, nil
+	}
+	if err := checkJSON(body); err != nil {
+		l.release()
+		s.fail(w, http.StatusBadRequest, err.Error())
+		return nil, nil
+	}
+	if !gjson.Parse(view(body)).IsObject() {
+		l.release()
+		s.fail(w, http.StatusBadRequest, "the body must be a JSON object")
+		return nil, nil
+	}
+	return body, l
+}
+
+// handleManifest serves GET /manifest: the destination definition.
+func (s *Server) handleManifest(w *response, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.actions.actions.Manifest())
+}
+
+// handleAuthenticate serves POST /authenticate, whose body is the settings
+// object: {"ok":true}, or {"ok":false,"error":…,"fields":{…}}, both 200 as
+// actions-cli answers.
+func (s *Server) handleAuthenticate(w *response, r *http.Request) {
+	if !s.authorized(w, r) {
+		return
+	}
+	body, l := s.readObject(w, r, "authenticate")
+	if body == nil {
+		return
+	}
+	defer l.release()
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.SinkTimeout)
+	defer cancel()
+	err := s.actions.actions.Authenticate(ctx, body)
+	if err == nil {
+		writeJSON(w, http.StatusOK, []byte(`{"ok":true}`))
+		return
+	}
+	w.reason = "authentication failed" // the message may quote the settings: not logged
+	out := appendJSONString([]byte(`{"ok":false,"error":`), err.Error())
+	out = appendFields(append(out, `,"fields":`...), err)
+	writeJSON(w, http.StatusOK, append(out, '}'))
+}
+
+// appendFields appends the field messages of err (a FieldsError) as a JSON
+// object, keys sorted; {} when it names no fields.
+func appendFields(dst []byte, err error) []byte {
+	var fe FieldsError
+	if !errors.As(err, &fe) {
+		return append(dst, "{}"...)
+	}
+	fields := fe.Fields()
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	dst = append(dst, '{')
+	for i, k := range keys {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(appendJSONString(dst, k), ':')
+		dst = appendJSONString(dst, fields[k])
+	}
+	return append(dst, '}')
+}
+
+// handleSend serves POST /send:
+// {"payload": event | [event, …], "settings": {…}, "mapping": {…}, "subscription": "…"}.
+// It answers {"multistatus":[node, …]}, one node per event in order: 200
+// when every event has a final result, else a retryable status.
+func (s *Server) handleSend(w *response, r *http.Request) {
+	if !s.authorized(w, r) {
+		return
+	}
+	body, l := s.readObject(w, r, "send")
+	if body == nil {
+		return
+	}
+	defer l.release()
+	doc := view(body)
+	got := gjson.GetMany(doc, "payload", "settings", "mapping", "subscription")
+	payload, settings, mapping, sub := got[0], got[1], got[2], got[3]
+	var items []gjson.Result
+	switch {
+	case payload.IsObject():
+		items = []gjson.Result{payload}
+	case payload.IsArray():
+		payload.ForEach(func(_, v gjson.Result) bool {
+			items = append(items, v)
+			return true
+		})
+	default:
+		s.fail(w, http.StatusBadRequest, `"payload" must be an event object or an array of events`)
+		return
+	}
+	settingsRaw := []byte("{}")
+	switch {
+	case settings.IsObject():
+		settingsRaw = rawBytes(body, settings)
+	case settings.Exists() && settings.Type != gjson.Null:
+		s.fail(w, http.StatusBadRequest, `"settings" must be a JSON object`)
+		return
+	}
+	var mappingRaw []byte
+	switch {
+	case mapping.IsObject():
+		mappingRaw = rawBytes(body, mapping)
+	case mapping.Exists() && mapping.Type != gjson.Null:
+		s.fail(w, http.StatusBadRequest, `"mapping" must be a JSON object`)
+		return
+	}
+	if sub.Exists() && sub.Type != gjson.String && sub.Type != gjson.Null {
+		s.fail(w, http.StatusBadRequest, `"subscription" must be a string`)
+		return
+	}
+
+	events, results, _ := s.itemEvents(body, items, func(i int) string { return fmt.Sprintf("payload[%d]", i) })
+	w.events = len(items)
+	c, err := s.actions.get(settingsRaw, mappingRaw, sub.Str)
+	if err != nil {
+		w.reason = "the destination configuration was refused"
+		et := ""
+		var typer errorTyper
+		if errors.As(err, &typer) {
+			et = typer.ErrorType()
+		}
+		for i := range results {
+			if results[i].Status == 0 {
+				results[i] = Result{Status: http.StatusBadRequest, ErrorType: et, Message: err.Error()}
+			}
+		}
+	} else if err := s.deliver(r.Context(), c, events, results, l); err != nil {
+		s.metrics.events.WithLabelValues("send", resultAbandoned).Add(float64(len(results)))
+		w.reason = "the sender went away before the events were written"
+		return
+	}
+	s.metrics.countResults("send", results)
+	status, after := s.outcome(results, true)
+	if status != http.StatusOK {
+		w.Header().Set("Retry-After", retryAfterSeconds(after))
+		w.reason = "some events failed and can be retried"
+	}
+	writeJSON(w, status, appendMultiStatus(nil, results))
+}
+
+// appendMultiStatus appends {"multistatus":[…]} with Segment's node shapes:
+// success {status, sent?, body?}; error {status, errortype, errormessage,
+// sent?, body?, errorreporter}, the reporter being DESTINATION when the node
+// carries what was sent or received, else INTEGRATIONS.
+func appendMultiStatus(dst []byte, results []Result) []byte {
+	dst = append(dst, `{"multistatus":[`...)
+	for i, r := range results {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"status":`...)
+		dst = fmt.Appendf(dst, "%d", r.Status)
+		if !r.OK() {
+			et := r.ErrorType
+			if et == "" {
+				et = errorTypeFor(r.Status)
+			}
+			dst = append(dst, `,"errortype":`...)
+			dst = appendJSONString(dst, et)
+			dst = append(dst, `,"errormessage":`...)
+			dst = appendJSONString(dst, r.Message)
+		}
+		if r.Sent != nil {
+			dst = append(dst, `,"sent":`...)
+			dst = appendRaw(dst, r.Sent)
+		}
+		if r.Body != nil {
+			dst = append(dst, `,"body":`...)
+			dst = appendRaw(dst, r.Body)
+		}
+		if !r.OK() {
+			if r.Sent != nil || r.Body != nil {
+				dst = append(dst, `,"errorreporter":"DESTINATION"`...)
+			} else {
+				dst = append(dst, `,"errorreporter":"INTEGRATIONS"`...)
+			}
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, "]}"...)
+}
+
+// appendRaw appends raw when it is JSON, or raw as a JSON string otherwise.
+func appendRaw(dst, raw []byte) []byte {
+	if gjson.ValidBytes(raw) {
+		return append(dst, raw...)
+	}
+	return appendJSONString(dst, string(raw))
+}
