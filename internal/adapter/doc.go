@@ -1,8 +1,7 @@
 // Package adapter is the SingleStore adapter of the hosted endpoint of
 // "s2segment serve", and its only one: it turns a singlestore.Writer into an
-// endpoint.Sink, implements endpoint.Actions (the manifest, test authentication, and the
-// sinks of /send), and checks a destination's settings the way Segment's
-// testAuthentication does, with explanations a user can act on.
+// endpoint.Sink, and implements endpoint.Actions (the manifest, test
+// authentication through package diagnose, and the sinks of /send).
 //
 // # Sinks
 //

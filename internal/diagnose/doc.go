@@ -12,5 +12,4 @@
 // flag to change. Failures are classified with errors.Is and errors.As on
 // the typed errors of package dataapi and of the standard library, never by
 // reading error texts.
-//
 package diagnose
