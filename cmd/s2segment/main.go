@@ -15,8 +15,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -101,10 +99,18 @@ serve start an embedded Data API emulator, so nothing else is needed to try it.`
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := newRootCmd()
 	root.SetArgs(args)
+	if stdin != nil {
+		stdin = newCtxReader(ctx, stdin)
+	}
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
+	if code, ok := interruptedCode(ctx); ok {
+		// The command has said what it got done (replay's partial summary).
+		fmt.Fprintln(stderr, "s2segment: interrupted")
+		return code
+	}
 	if err == nil {
 		return exitOK
 	}
@@ -139,7 +145,7 @@ func markUsageErrors(cmd *cobra.Command) {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := notifyContext(context.Background(), os.Stderr)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

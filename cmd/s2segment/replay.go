@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/s2segment/s2segment/batch"
@@ -261,14 +260,15 @@ func runReplay(cmd *cobra.Command, f *replayFlags, paths []string) (err error) {
 	}
 
 	// What is read.
-	srcCfg := eventsource.Config{}
+	inputs := &countingFS{}
 	if len(paths) == 0 {
-		srcCfg.FS = fixtures.FS()
+		inputs.base = fixtures.FS()
 		paths = []string{fixtures.DefaultDir}
 		fmt.Fprintf(stderr, "s2segment replay: no PATH given, so replaying the sample events bundled in the binary (fixtures/%s)\n"+
 			"  (name files, directories or - for standard input to replay your own)\n", fixtures.DefaultDir)
 	}
-	src, err := eventsource.Open(ctx, srcCfg, paths, cmd.InOrStdin())
+	srcCfg := eventsource.Config{FS: inputs}
+	src, err := eventsource.Open(ctx, srcCfg, paths, countingReader{r: cmd.InOrStdin(), n: &inputs.read})
 	if err != nil {
 		return failedError(err)
 	}
@@ -288,13 +288,14 @@ func runReplay(cmd *cobra.Command, f *replayFlags, paths []string) (err error) {
 	if report != nil {
 		runCfg.Report = report
 	}
-	var bar *progressbar.ProgressBar
-	if !f.quiet && isTerminal(stderr) {
-		bar = newReplayBar(stderr)
-		runCfg.Progress = func(p replay.Progress) {
-			bar.Describe("replaying: " + p.String())
-			_ = bar.Set64(p.Events)
-		}
+	var progress *progressDisplay
+	if !f.quiet {
+		total := inputs.inputSize(paths)
+		progress = newProgressDisplay(stderr, isTerminal(stderr), func() replay.Input {
+			return replay.Input{Read: inputs.read.Load(), Total: total}
+		})
+		defer progress.finish()
+		runCfg.Progress = progress.update
 	}
 
 	// The embedded emulator keeps its tables in this process, so its
@@ -302,9 +303,9 @@ func runReplay(cmd *cobra.Command, f *replayFlags, paths []string) (err error) {
 	if tgt.local == nil {
 		defer tuneMemory(memoryBudget(workers, runCfg.ChunkBytes))()
 	}
-	sum, runErr := replay.Run(ctx, runCfg, src)
-	if bar != nil {
-		_ = bar.Clear()
+	sum, runErr := replay.Run(ctx, runCfg, interruptible{ctx: ctx, src: src})
+	if progress != nil {
+		progress.finish() // before anything else is printed
 	}
 	if tgt.dry != nil {
 		if err := tgt.dry.Flush(); err != nil && runErr == nil {
@@ -524,15 +525,4 @@ func isTerminal(w io.Writer) bool {
 	}
 	info, err := f.Stat()
 	return err == nil && info.Mode()&os.ModeCharDevice != 0
-}
-
-func newReplayBar(w io.Writer) *progressbar.ProgressBar {
-	return progressbar.NewOptions64(-1,
-		progressbar.OptionSetWriter(w),
-		progressbar.OptionSetDescription("replaying"),
-		progressbar.OptionSpinnerType(14),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionSetElapsedTime(true),
-		progressbar.OptionClearOnFinish(),
-	)
 }
