@@ -59,7 +59,9 @@ func TestInterruptWhileReadingATerminal(t *testing.T) {
 		t.Run(args[0], func(t *testing.T) {
 			pr, pw := io.Pipe()
 			defer pw.Close()
-			go func() { _, _ = pw.Write([]byte(`{"type":"track","event":"A","userId":"u","messageId":"m1","timestamp":"2025-01-01T00:00:00Z"}` + "\n")) }()
+			go func() {
+				_, _ = pw.Write([]byte(`{"type":"track","event":"A","userId":"u","messageId":"m1","timestamp":"2025-01-01T00:00:00Z"}` + "\n"))
+			}()
 			var out, errb syncBuffer
 			start := time.Now()
 			code := run(interruptAfter(t, 300*time.Millisecond), args, pr, &out, &errb)
