@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
@@ -21,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/spf13/cobra"
 
 	"github.com/s2segment/s2segment/dataapi/emulator"
@@ -105,7 +105,7 @@ Environment: ` + emulatorDSNEnv + ` and ` + emulatorPasswordEnv + ` stand in for
 	fs.StringVar(&f.dsn, "dsn", "", "MySQL-protocol server to run statements on, instead of the embedded engine (env "+emulatorDSNEnv+")")
 	fs.StringVar(&f.user, "user", "", "the only Basic user accepted; empty accepts any credentials")
 	fs.StringVar(&f.password, "password", "", "the password of --user (env "+emulatorPasswordEnv+")")
-	fs.StringSliceVar(&f.databases, "database", nil, "databases to create at start (default s2segment for the embedded engine, none for --dsn)")
+	fs.StringSliceVar(&f.databases, "database", nil, "databases to create at start (default s2segment; with --dsn, the DSN's database if it names one)")
 	fs.BoolVar(&f.tls, "tls", false, "serve https, with --tls-cert/--tls-key or a generated self-signed certificate")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate file for --tls")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "PEM private key file for --tls")
@@ -154,6 +154,14 @@ func (f *emulatorFlags) config(fs interface{ Changed(string) bool }, stderr io.W
 	if err != nil {
 		return emulator.Config{}, err
 	}
+	if f.dsn != "" && len(f.databases) == 0 {
+		// A database to point replay at: the DSN's own, or s2segment.
+		db := emulator.DefaultDatabase
+		if c, err := mysql.ParseDSN(f.dsn); err == nil && c.DBName != "" {
+			db = c.DBName
+		}
+		f.databases = []string{db}
+	}
 	cfg := emulator.Config{
 		DSN:            f.dsn,
 		Databases:      f.databases,
@@ -176,7 +184,7 @@ func (f *emulatorFlags) config(fs interface{ Changed(string) bool }, stderr io.W
 		return cfg, fmt.Errorf("--max-body-bytes: want a positive number of bytes, got %d", f.maxBodyBytes)
 	}
 	if f.verbose {
-		cfg.Logger = slog.New(slog.NewTextHandler(stderr, nil))
+		cfg.Logger = newTextLogger(stderr)
 	}
 	return cfg, nil
 }
@@ -290,29 +298,73 @@ func printEmulatorBanner(w io.Writer, srv *emulator.Server, cfg emulator.Config,
 		fmt.Fprintf(w, "  tls:       self-signed certificate %s (trust it with --ca-cert)\n", caFile)
 	}
 
+	fmt.Fprintf(w, "Point s2segment at it:\n  %s\n", emulatorTarget(host, port, scheme, dbs, caFile))
+	for _, c := range emulatorCommands(cfg, scheme, host, port, dbs, caFile) {
+		fmt.Fprintf(w, "%s\n  %s\n", c.what, c.line)
+	}
+	fmt.Fprintln(w, "Stop with Ctrl-C.")
+}
+
+// emulatorTarget is the settings flags that point s2segment at the
+// emulator.
+func emulatorTarget(host, port, scheme string, dbs []string, caFile string) string {
 	target := fmt.Sprintf("--host %s --port %s --scheme %s", host, port, scheme)
 	if len(dbs) > 0 {
 		target += " --database " + dbs[0]
 	}
 	if caFile != "" {
-		target += " --ca-cert " + caFile
+		target += " --ca-cert " + shellQuote(caFile)
 	}
-	user := "root"
-	if cfg.User != "" {
-		user = cfg.User
+	return target
+}
+
+// emulatorCommand is a command line the banner offers to paste.
+type emulatorCommand struct{ what, line string }
+
+// emulatorCommands are the command lines of the banner, each one that works
+// when pasted into a POSIX shell: the password is never printed, but read
+// from the emulator's own environment variable (curl asks for it when the
+// emulator got it as a flag).
+func emulatorCommands(cfg emulator.Config, scheme, host, port string, dbs []string, caFile string) []emulatorCommand {
+	url := scheme + "://" + net.JoinHostPort(host, port)
+	target := emulatorTarget(host, port, scheme, dbs, caFile)
+	env, cred := "", "root:"
+	if cfg.User == "" {
+		target += " --user root" // any Basic credentials, but some
+	} else {
+		target += " --user " + shellQuote(cfg.User)
+		env = `S2_PASSWORD="$` + emulatorPasswordEnv + `" `
+		cred = shellQuote(cfg.User) + `:"$` + emulatorPasswordEnv + `"`
+		if _, fromEnv := os.LookupEnv(emulatorPasswordEnv); !fromEnv {
+			env = "S2_PASSWORD=… "      // given as --password: not printed
+			cred = shellQuote(cfg.User) // curl asks for the password
+		}
 	}
-	fmt.Fprintf(w, "Point s2segment at it:\n  %s\n", target)
-	fmt.Fprintf(w, "  e.g. s2segment replay %s --user %s --password '…' FILE.ndjson\n", target, user)
+	var out []emulatorCommand
+	if len(dbs) > 0 {
+		out = append(out, emulatorCommand{"Replay the bundled sample events into it:", env + "s2segment replay " + target})
+	} else {
+		out = append(out, emulatorCommand{"Replay the bundled sample events into it (name a database of the server):",
+			env + "s2segment replay " + target + " --database DATABASE"})
+	}
 	curl := "curl"
 	if caFile != "" {
-		curl += " --cacert " + caFile
+		curl += " --cacert " + shellQuote(caFile)
 	}
 	db := ""
 	if len(dbs) > 0 {
 		db = `,"database":"` + dbs[0] + `"`
 	}
-	fmt.Fprintf(w, "Try it:\n  %s -u %s: -H 'Content-Type: application/json' -d '{\"sql\":\"SELECT 1 AS one\"%s}' %s/api/v2/query/rows\n", curl, user, db, url)
-	fmt.Fprintln(w, "Stop with Ctrl-C.")
+	out = append(out, emulatorCommand{"Try it:", fmt.Sprintf(`%s -u %s -H 'Content-Type: application/json' -d '{"sql":"SELECT 1 AS one"%s}' %s/api/v2/query/rows`, curl, cred, db, url)})
+	return out
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func orNone(s string) string {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -213,5 +214,70 @@ func TestParseLatency(t *testing.T) {
 		require.NoError(t, err, tc.in)
 		assert.Equal(t, tc.lo, lo, tc.in)
 		assert.Equal(t, tc.hi, hi, tc.in)
+	}
+}
+
+// pasted returns the command lines the banner offers, by their heading.
+func pasted(t *testing.T, banner string) map[string]string {
+	t.Helper()
+	lines := strings.Split(banner, "\n")
+	out := map[string]string{}
+	for i, l := range lines {
+		if strings.HasSuffix(l, ":") && !strings.HasPrefix(l, " ") && i+1 < len(lines) {
+			out[strings.Fields(l)[0]] = strings.TrimSpace(lines[i+1])
+		}
+	}
+	return out
+}
+
+// TestEmulatorPrintedCommandsWork pastes the banner's commands: the replay
+// line through the command itself, the curl line through a shell.
+func TestEmulatorPrintedCommandsWork(t *testing.T) {
+	type setup struct {
+		name string
+		args []string
+		env  map[string]string
+	}
+	setups := []setup{
+		{"any credentials", nil, nil},
+		{"user and password", []string{"--user", "loader"}, map[string]string{emulatorPasswordEnv: "pa ss'word"}},
+	}
+	if dsn := os.Getenv("S2_TEST_MARIADB_DSN"); dsn != "" && !testing.Short() {
+		setups = append(setups, setup{"dsn", []string{"--dsn", dsn}, nil})
+	}
+	for _, s := range setups {
+		t.Run(s.name, func(t *testing.T) {
+			for k, v := range s.env {
+				t.Setenv(k, v)
+			}
+			r := emuStart(t, append([]string{"--addr", "127.0.0.1:0"}, s.args...)...)
+			cmds := pasted(t, r.stdout.String())
+
+			replayLine := cmds["Replay"]
+			require.NotEmpty(t, replayLine, r.stdout.String())
+			assert.NotContains(t, replayLine, "DATABASE", "the line names a database")
+			assert.NotContains(t, replayLine, "pa ss", "the password is never printed")
+			words := strings.Fields(replayLine)
+			if strings.HasPrefix(words[0], "S2_PASSWORD=") {
+				require.Equal(t, `S2_PASSWORD="$`+emulatorPasswordEnv+`"`, words[0])
+				t.Setenv("S2_PASSWORD", os.Getenv(emulatorPasswordEnv))
+				words = words[1:]
+			}
+			require.Equal(t, "s2segment", words[0])
+			code, _, errOut := runCLI(t, "", append(words[1:], "--quiet")...)
+			assert.Equal(t, exitOK, code, "pasted %q: %s", replayLine, errOut)
+			assert.Contains(t, errOut, "OK: every event was written or filtered.")
+
+			curlLine := cmds["Try"]
+			require.NotEmpty(t, curlLine)
+			if _, err := exec.LookPath("curl"); err != nil {
+				t.Log("no curl here; the curl line is checked for its shape only")
+				assert.Contains(t, curlLine, r.url)
+				return
+			}
+			out, err := exec.Command("bash", "-c", curlLine+" -sS --fail-with-body").CombinedOutput()
+			require.NoError(t, err, "pasted %q: %s", curlLine, out)
+			assert.JSONEq(t, `{"results":[{"rows":[{"one":1}]}]}`, string(out))
+		})
 	}
 }

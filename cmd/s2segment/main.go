@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -54,9 +55,6 @@ var commands []func() *cobra.Command
 
 func register(newCmd func() *cobra.Command) { commands = append(commands, newCmd) }
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
-
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "s2segment",
@@ -73,25 +71,28 @@ serve start an embedded Data API emulator, so nothing else is needed to try it.`
 		Args:          cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return usageError(fmt.Errorf("unknown command %q; run 's2segment help' for the list", args[0]))
+				msg := fmt.Sprintf("unknown command %q", args[0])
+				if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+					msg += " (did you mean " + strings.Join(quoteAll(s), " or ") + "?)"
+				}
+				return usageError(errors.New(msg + "; run 's2segment help' for the list"))
 			}
 			return cmd.Help()
 		},
 	}
-	root.AddCommand(&cobra.Command{
-		Use:   "version",
-		Short: "Print the version of s2segment",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := fmt.Fprintf(cmd.OutOrStdout(), "s2segment %s\n", version)
-			return err
-		},
-	})
+	root.AddCommand(newVersionCmd())
+	// --version prints what "version" prints.
+	root.Version = readBuildVersion().Version
+	root.SetVersionTemplate("{{with .Annotations}}{{.version}}{{end}}\n")
+	root.Annotations = map[string]string{"version": readBuildVersion().String()}
+	// "did you mean" for a mistyped command.
+	root.SuggestionsMinimumDistance = 2
 	for _, newCmd := range commands {
 		root.AddCommand(newCmd())
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	markUsageErrors(root)
+	registerCompletions(root)
 	return root
 }
 
@@ -149,4 +150,12 @@ func main() {
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
+}
+
+func quoteAll(s []string) []string {
+	out := make([]string, len(s))
+	for i, v := range s {
+		out[i] = fmt.Sprintf("%q", v)
+	}
+	return out
 }

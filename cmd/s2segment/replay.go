@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -42,6 +43,8 @@ type replayFlags struct {
 	quiet           bool
 	report          string
 	cpuProfile      string
+	timeout         time.Duration
+	retries         *retryCounter
 }
 
 // Limits of the replay flags.
@@ -90,7 +93,7 @@ func tuneMemory(budget int64) (restore func()) {
 }
 
 func newReplayCmd() *cobra.Command {
-	f := &replayFlags{}
+	f := &replayFlags{retries: newRetryCounter()}
 	cmd := &cobra.Command{
 		Use:   "replay [flags] [PATH...]",
 		Short: "Send event files through the destination and show what landed",
@@ -152,6 +155,7 @@ that cannot be reached or refuses the credentials).`,
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress line and no rows read back; the summary is still printed")
 	fs.StringVar(&f.report, "report", "", "write one JSON line per event and per read error to this file")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
+	fs.DurationVar(&f.timeout, "timeout", dataapi.DefaultTimeout, "bound on each Data API request, from connecting to the end of the answer (retries get their own)")
 	return cmd
 }
 
@@ -249,12 +253,13 @@ func runReplay(cmd *cobra.Command, f *replayFlags, paths []string) (err error) {
 			return err
 		}
 		before := tgt.client.Stats()
+		f.retries.reset() // the run's own retries, as for the other counts
 		tgt.transport = func() replay.Transport {
 			s := tgt.client.Stats()
 			return replay.Transport{
 				Requests: s.Requests - before.Requests, Retries: s.Retries - before.Retries,
 				Splits: s.Splits - before.Splits, BytesSent: s.BytesSent - before.BytesSent,
-				RowsAffected: counting.RowsAffected(),
+				RowsAffected: counting.RowsAffected(), RetryReasons: f.retries.snapshot(),
 			}
 		}
 	}
@@ -353,6 +358,9 @@ func (f *replayFlags) check(changed func(string) bool) error {
 	if f.concurrency < 1 || f.concurrency > maxReplayConcurrency {
 		return fmt.Errorf("--concurrency: want 1 to %d, got %d", maxReplayConcurrency, f.concurrency)
 	}
+	if f.timeout <= 0 {
+		return fmt.Errorf("--timeout: want a positive duration, got %s", f.timeout)
+	}
 	if f.out != "" && !f.dryRun {
 		return errors.New("--out goes with --dry-run; without it the rows are sent to the Data API")
 	}
@@ -422,6 +430,7 @@ func (f *replayFlags) openTarget(ctx context.Context, stdout, stderr io.Writer) 
 	cfg := dataapi.Config{
 		Host: t.Host, Port: t.Port, Scheme: t.Scheme, User: t.User, Password: t.Password,
 		InsecureSkipVerify: t.Insecure, MaxInFlight: f.concurrency,
+		Timeout: f.timeout, Logger: slog.New(f.retries),
 	}
 	if t.Host == "" {
 		if tgt.database == "" {
@@ -453,6 +462,8 @@ func (f *replayFlags) openTarget(ctx context.Context, stdout, stderr io.Writer) 
 	tgt.client = c
 	tgt.exec = singlestore.NewExecutor(c)
 	if tgt.local == nil {
+		defer announceWait(stderr, fmt.Sprintf("waiting for the Data API at %s://%s to answer (each try gives up after --timeout %s)",
+			t.Scheme, net.JoinHostPort(t.Host, t.Port), f.timeout))()
 		if err := c.Ping(ctx); err != nil {
 			_ = tgt.close()
 			return nil, usageError(fmt.Errorf("cannot reach the Data API at %s://%s (check --host, --port and --scheme): %w",

@@ -184,7 +184,7 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	if err != nil {
 		return usageError(err)
 	}
-	logger := slog.New(slog.NewJSONHandler(errOut, &slog.HandlerOptions{Level: level}))
+	logger := newJSONLogger(errOut, level)
 
 	st, err := f.setup(cmd.Flags(), os.LookupEnv, logger)
 	if err != nil {
@@ -202,7 +202,7 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		return fmt.Errorf("registering Data API metrics: %w", err)
 	}
 	if f.check || st.emu != nil { // the emulator starts empty: its tables must be created
-		if err := checkSources(ctx, st, out, logger); err != nil {
+		if err := checkSources(ctx, st, errOut, logger); err != nil { // warnings go to standard error
 			return err
 		}
 	}
@@ -435,12 +435,7 @@ func (f *serveFlags) singleSource(fs *pflag.FlagSet) (serveSource, error) {
 			return src, err
 		}
 	}
-	if t.Host == "" {
-		for _, name := range []string{"port", "user", "password"} {
-			if fs.Changed(name) {
-				return src, fmt.Errorf("--%s is given but --host is not: give --host, or neither to use the embedded emulator", name)
-			}
-		}
+	if t.Host == "" { // --port, --user and --password without it are refused by targetFlags.resolve
 		return src, nil
 	}
 	if t.User == "" {

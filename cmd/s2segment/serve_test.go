@@ -217,7 +217,8 @@ func TestServeStartsWhileTheDatabaseIsUnreachable(t *testing.T) {
 	require.NoError(t, ln.Close())
 	r := serveStart(t, "--host", "127.0.0.1", "--port", port, "--scheme", "http", "--user", "u", "--database", "db",
 		"--write-key", serveTestKey, "--write-db-timeout", "2s")
-	assert.Contains(t, r.stdout.String(), "warning: source default: connection refused")
+	assert.Contains(t, r.stderr.String(), "warning: source default: connection refused", "warnings go to standard error")
+	assert.NotContains(t, r.stdout.String(), "warning:")
 	status, body := serveGet(t, r.url+"/readyz")
 	assert.Equal(t, 503, status, body)
 	status, body = servePost(t, http.DefaultClient, r.url+"/v1/track", serveEvent("track", "x"), basicAuth(serveTestKey))

@@ -50,6 +50,9 @@ var envFor = map[string]string{
 	"insecure": "S2_INSECURE",
 }
 
+// hostOnlyFlags are the settings that mean something only with a host.
+var hostOnlyFlags = []string{"port", "user", "password"}
+
 // register adds the settings flags to fs.
 func (t *targetFlags) register(fs *pflag.FlagSet) {
 	t.fs = fs
@@ -101,6 +104,15 @@ func (t *targetFlags) resolve(lookup func(string) (string, bool)) error {
 				return fmt.Errorf("%s: want true or false, got %q", env, v)
 			}
 			t.Insecure = b
+		}
+	}
+	if t.Host == "" && t.fs != nil {
+		// Without a host the embedded emulator is used: these would be
+		// ignored, which hides a missing --host.
+		for _, name := range hostOnlyFlags {
+			if t.fs.Changed(name) {
+				return fmt.Errorf("--%s is given but --host is not: give --host, or neither to use the embedded emulator", name)
+			}
 		}
 	}
 	if t.Scheme != "http" && t.Scheme != "https" {

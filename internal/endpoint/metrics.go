@@ -27,6 +27,9 @@ const (
 	resultAbandoned = "abandoned" // the sender went away before the result was known
 )
 
+// intakeRoutes are the route labels of the requests that carry events.
+var intakeRoutes = []string{"track", "identify", "page", "screen", "group", "alias", "batch", "import", "webhook", "send"}
+
 func newMetrics() *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
@@ -70,6 +73,14 @@ func newMetrics() *metrics {
 	m.reg.MustRegister(m.events, m.requests, m.groupEvents, m.groupBytes, m.writeSeconds,
 		m.inflight, m.pending, m.overload,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// Every series exists from the start, at 0: a dashboard or an alert on
+	// a rate sees the first event, not a series appearing.
+	for _, route := range intakeRoutes {
+		m.overload.WithLabelValues(route)
+		for _, result := range []string{resultWritten, resultRejected, resultFailed, resultAbandoned} {
+			m.events.WithLabelValues(route, result)
+		}
+	}
 	return m
 }
 

@@ -40,6 +40,10 @@ type Transport struct {
 	Splits       int64 // requests halved after a too-large answer
 	BytesSent    int64 // request body bytes
 	RowsAffected int64 // rows the server reported as changed (new rows)
+	// RetryReasons counts the retries by their cause, such as
+	// "Error 1213: Deadlock found when trying to get lock" or
+	// "503 Service Unavailable"; nil when not known.
+	RetryReasons map[string]int64
 }
 
 // Reason is one cause of failure with how often it occurred.
@@ -163,6 +167,22 @@ func (s *Summary) Reasons(k Kind, n int) (top []Reason, rest int64) {
 	return top, rest
 }
 
+// retryReasons returns the causes of retries, most frequent first (ties
+// in text order).
+func retryReasons(m map[string]int64) []Reason {
+	out := make([]Reason, 0, len(m))
+	for text, n := range m {
+		out = append(out, Reason{Text: text, Count: n})
+	}
+	slices.SortFunc(out, func(a, b Reason) int {
+		if c := cmp.Compare(b.Count, a.Count); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Text, b.Text)
+	})
+	return out
+}
+
 // TypeCounts returns the written rows by type, most frequent first (ties
 // in name order).
 func (s *Summary) TypeCounts() []TypeCount {
@@ -271,11 +291,14 @@ func (s *Summary) WriteText(w io.Writer, opt TextOptions) error {
 	if opt.DryRun {
 		line("requests", t.Requests, FormatBytes(t.BytesSent)+" of request bodies written, nothing sent")
 	} else {
-		note := FormatBytes(t.BytesSent) + " sent, " + groupDigits(t.Retries) + " retries"
+		note := FormatBytes(t.BytesSent) + " sent, " + plural(t.Retries, "retry", "retries")
 		if t.Splits > 0 {
 			note += ", " + groupDigits(t.Splits) + " split for size"
 		}
 		line("requests", t.Requests, note)
+		for _, r := range retryReasons(t.RetryReasons) {
+			fmt.Fprintf(&b, "  %22s   retried: %s\n", groupDigits(r.Count)+" ×", clip(r.Text, 90))
+		}
 		if s.Written > 0 {
 			note := ""
 			switch {
