@@ -20,8 +20,8 @@ func TestLogDurationsAsText(t *testing.T) {
 func TestRetryReasons(t *testing.T) {
 	for msg, want := range map[string]string{
 		"dataapi: /api/v2/exec: 500 Internal Server Error: Error 1213 (40001): Deadlock found when trying to get lock; try restarting transaction": "Error 1213: Deadlock found when trying to get lock",
-		"dataapi: /api/v2/exec: 503 Service Unavailable: the server is overloaded":                                                             "503 Service Unavailable",
-		"dataapi: calling /api/v2/exec (attempt 2): Post \"http://127.0.0.1:9/api/v2/exec\": dial tcp 127.0.0.1:9: connect: connection refused":  `Post "http://127.0.0.1:9/api/v2/exec": dial tcp 127.0.0.1:9: connect: connection refused`,
+		"dataapi: /api/v2/exec: 503 Service Unavailable: the server is overloaded":                                                                 "503 Service Unavailable",
+		"dataapi: calling /api/v2/exec (attempt 2): Post \"http://127.0.0.1:9/api/v2/exec\": dial tcp 127.0.0.1:9: connect: connection refused":    `Post "http://127.0.0.1:9/api/v2/exec": dial tcp 127.0.0.1:9: connect: connection refused`,
 	} {
 		assert.Equal(t, want, retryReason(msg), msg)
 	}
