@@ -80,6 +80,9 @@ func sameJSON(t *testing.T, want, got json.RawMessage, mariadb bool) bool {
 // compares it column by column with the rows the encoder makes of the same
 // events; then replays again and checks that no row was added.
 func TestReplayEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the end-to-end replay of every fixture on every backend")
+	}
 	want, err := fixtures.Expect(fixtures.DefaultDir)
 	require.NoError(t, err)
 	expected := expectedRows(t)

@@ -179,7 +179,7 @@ func (tt *testTarget) count(t *testing.T, table string) int64 {
 // and MariaDB when S2_TEST_MARIADB_DSN names a server.
 func backends() map[string]string {
 	b := map[string]string{"embedded": ""}
-	if dsn := os.Getenv("S2_TEST_MARIADB_DSN"); dsn != "" {
+	if dsn := os.Getenv("S2_TEST_MARIADB_DSN"); dsn != "" && !testing.Short() { // -short: the embedded engine only
 		b["mariadb"] = dsn
 	}
 	return b

@@ -132,7 +132,7 @@ type serveBackend struct{ name, dsn string }
 
 func serveBackends() []serveBackend {
 	bs := []serveBackend{{name: "embedded"}}
-	if dsn := os.Getenv("S2_TEST_MARIADB_DSN"); dsn != "" {
+	if dsn := os.Getenv("S2_TEST_MARIADB_DSN"); dsn != "" && !testing.Short() { // -short: the embedded engine only
 		bs = append(bs, serveBackend{name: "mariadb", dsn: dsn})
 	}
 	return bs

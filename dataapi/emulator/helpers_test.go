@@ -43,6 +43,10 @@ func backends(tb testing.TB) []testBackend {
 		tb.Logf("%s not set: MariaDB backend skipped", mariaDBEnv)
 		return out
 	}
+	if testing.Short() {
+		tb.Logf("-short: MariaDB backend skipped")
+		return out
+	}
 	out = append(out, testBackend{
 		name: "mariadb",
 		config: func(tb testing.TB, db string) Config {

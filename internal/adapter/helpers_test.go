@@ -33,7 +33,7 @@ type backend struct {
 // MariaDB.
 func backends() []backend {
 	bs := []backend{{name: "embedded"}}
-	if dsn := os.Getenv("S2_TEST_MARIADB_DSN"); dsn != "" {
+	if dsn := os.Getenv("S2_TEST_MARIADB_DSN"); dsn != "" && !testing.Short() { // -short: the embedded engine only
 		bs = append(bs, backend{name: "mariadb", dsn: dsn})
 	}
 	return bs

@@ -46,6 +46,7 @@ type faultCase struct {
 // retryable results, and checks that every event ends written exactly once
 // or reported failed with a reason.
 func TestFaults(t *testing.T) {
+	skipShort(t, "the fault matrix")
 	small := bench.Generator{Seed: 11, Size: bench.SizeSmall}
 	cases := []faultCase{
 		{
@@ -257,6 +258,7 @@ func checkTooLarge(t *testing.T, enc *singlestore.Encoder, table string, events 
 // not written by then are all reported failed, retryable, with a reason;
 // none is lost without one and none is written twice.
 func TestFaultsOutage(t *testing.T) {
+	skipShort(t, "the fault matrix")
 	t.Parallel()
 	var stopped atomic.Bool
 	var f *front
@@ -291,6 +293,7 @@ func TestFaultsOutage(t *testing.T) {
 // sends again every event not acknowledged, as Segment does: an
 // acknowledged event is always in the table, exactly once.
 func TestFaultsThroughEndpoint(t *testing.T) {
+	skipShort(t, "the fault matrix")
 	t.Parallel()
 	a := newLiveAPI(t, emulator.Config{Faults: emulator.Faults{FailRate: 0.1, FailStatus: 500, ResetRate: 0.05, AfterExec: true, Seed: 29}}, nil)
 	w := newWriter(t, a.reader(), a.client(func(c *dataapi.Config) { c.MaxAttempts = 2 }), "endpoint", 100)

@@ -440,3 +440,11 @@ func post(t *testing.T, client *http.Client, url, writeKey string, body []byte) 
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	return resp.StatusCode, string(b)
 }
+
+// skipShort skips a long suite under go test -short.
+func skipShort(t *testing.T, what string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("-short: %s runs in the full test command", what)
+	}
+}
