@@ -198,6 +198,7 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	if err != nil {
 		return usageError(err)
 	}
+	srv.EnableStatus(statusOptions(st, st.cfg.ActionsToken))
 	if err := srv.Registry().Register(f.metrics); err != nil {
 		return fmt.Errorf("registering Data API metrics: %w", err)
 	}
@@ -564,7 +565,7 @@ func printServeBanner(w io.Writer, f *serveFlags, st *serveSetup, addr net.Addr)
 		}
 		fmt.Fprintf(w, "  group commit: up to %d events per write, linger %s, %d writes at once per source\n", g.MaxEvents, linger, g.MaxConcurrentWrites)
 	}
-	fmt.Fprintln(w, "  health: /healthz /readyz /metrics; logs: JSON on standard error")
+	fmt.Fprintln(w, "  health: /healthz /readyz /metrics; status page: "+base+"/status; logs: JSON on standard error")
 	if st.emu != nil {
 		fmt.Fprintf(w, "No --host given: started the embedded Data API emulator at %s (in memory; the data is gone when serve stops).\n", st.emu.url())
 	}

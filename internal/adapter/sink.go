@@ -111,6 +111,7 @@ func (s *Sink) result(r destination.Result) endpoint.Result {
 		ErrorType: r.ErrorType,
 		Message:   r.ErrorMessage,
 		Retryable: r.Retryable(),
+		Filtered:  errors.Is(r.Err, destination.ErrNoMatch),
 	}
 	if res.Message == "" && r.Err != nil {
 		res.Message = r.Err.Error()

@@ -252,6 +252,7 @@ func (s *Server) handleSend(w *response, r *http.Request) {
 		return
 	}
 	s.metrics.countResults("send", results)
+	s.metrics.status.record("", "send", results)
 	status, after := s.outcome(results, true)
 	if status != http.StatusOK {
 		w.Header().Set("Retry-After", retryAfterSeconds(after))

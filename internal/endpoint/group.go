@@ -300,7 +300,7 @@ func (c *committer) call(events [][]byte, size int64) (results []Result) {
 	defer cancel()
 	start := time.Now()
 	defer func() {
-		c.m.writeSeconds.Observe(time.Since(start).Seconds())
+		c.m.observeWrite(time.Since(start))
 		if v := recover(); v != nil {
 			c.log.Error("sink panicked; its events are reported as retryable failures",
 				"events", len(events), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))

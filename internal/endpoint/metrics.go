@@ -1,6 +1,8 @@
 package endpoint
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -17,6 +19,13 @@ type metrics struct {
 	inflight     prometheus.Gauge
 	pending      prometheus.Gauge
 	overload     *prometheus.CounterVec // route
+	status       *statusRecorder        // what the status page shows
+}
+
+// observeWrite records the duration of one Sink.Write.
+func (m *metrics) observeWrite(d time.Duration) {
+	m.writeSeconds.Observe(d.Seconds())
+	m.status.observeWrite(d)
 }
 
 // Event results counted by s2segment_server_events_total.
@@ -32,7 +41,8 @@ var intakeRoutes = []string{"track", "identify", "page", "screen", "group", "ali
 
 func newMetrics() *metrics {
 	m := &metrics{
-		reg: prometheus.NewRegistry(),
+		status: newStatusRecorder(time.Now),
+		reg:    prometheus.NewRegistry(),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "s2segment_server_events_total",
 			Help: "Events received, by route and result (written, rejected, failed, abandoned).",

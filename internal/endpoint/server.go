@@ -16,6 +16,7 @@ import (
 	"reflect"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,6 +39,7 @@ type Server struct {
 	work    *tracker
 	base    context.Context // parent of every Sink.Write context; never cancelled
 	handler http.Handler
+	status  atomic.Pointer[http.Handler] // the status routes, once enabled
 
 	sources map[string]*source   // by name
 	byKey   map[[32]byte]*source // by sha256 of the write key
@@ -160,6 +162,9 @@ func (s *Server) routes() http.Handler {
 	}))
 	mux.Handle("GET /readyz", s.wrap("readyz", false, s.handleReady))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{Registry: s.metrics.reg}))
+	for _, p := range []string{"/status", "/status.json", "/status/try"} {
+		mux.HandleFunc(p, s.serveStatus) // see EnableStatus
+	}
 	return mux
 }
 
@@ -448,6 +453,7 @@ func (s *Server) answerEvents(w *response, route string, results []Result, err e
 		return
 	}
 	s.metrics.countResults(route, results)
+	s.metrics.status.record(w.source, route, results)
 	s.logRejected(w, route, results)
 	status, after := s.outcome(results, allow429)
 	if status == http.StatusOK {

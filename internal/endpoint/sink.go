@@ -50,6 +50,9 @@ type Result struct {
 	// node: what was sent for the event and the response it got.
 	Sent json.RawMessage
 	Body json.RawMessage
+	// Filtered marks a final failure that is the subscription not
+	// selecting the event: counted apart on the status page.
+	Filtered bool
 }
 
 // OK reports whether the event was written.

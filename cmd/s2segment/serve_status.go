@@ -1,0 +1,45 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/s2segment/s2segment/destination"
+	"github.com/s2segment/s2segment/destination/singlestore"
+	"github.com/s2segment/s2segment/internal/endpoint"
+)
+
+// statusOptions are the options of serve's status page: the same token as
+// the actions routes, and a form that runs an event through a source's
+// mapping and subscription as "s2segment try" does, writing nothing.
+func statusOptions(st *serveSetup, token string) endpoint.StatusOptions {
+	encs := map[string]*singlestore.Encoder{}
+	var names []string
+	for i, src := range st.sources {
+		name := serveSourceName(src.name)
+		encs[name] = st.sinks[i].Writer().Encoder()
+		names = append(names, name)
+	}
+	var mu sync.Mutex // one try at a time: the buffers are shared
+	var buf, row []byte
+	var payload destination.Payload
+	return endpoint.StatusOptions{
+		Token:   token,
+		Action:  singlestore.SendActionKey,
+		Sources: names,
+		Try: func(_ context.Context, source string, event []byte) (json.RawMessage, error) {
+			enc, ok := encs[source]
+			if !ok {
+				if len(names) != 1 || source != "" {
+					return nil, fmt.Errorf("no source %q", source)
+				}
+				enc = encs[names[0]]
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			return json.Marshal(tryEvent(enc, event, 1, &buf, &row, &payload))
+		},
+	}
+}
