@@ -28,7 +28,13 @@ type conformanceCase struct {
 
 func loadConformance(t testing.TB) []conformanceCase {
 	t.Helper()
-	f, err := os.Open("testdata/mapping.ndjson")
+	return loadCases(t, "testdata/mapping.ndjson")
+}
+
+// loadCases reads a file of conformance cases.
+func loadCases(t testing.TB, file string) []conformanceCase {
+	t.Helper()
+	f, err := os.Open(file)
 	require.NoError(t, err)
 	defer f.Close()
 	var cases []conformanceCase
@@ -120,4 +126,25 @@ func TestConformance(t *testing.T) {
 		})
 	}
 	t.Logf("conformance: %d of %d cases pass", passed, len(cases))
+}
+
+// TestConformanceGenerated runs the generated cases: random events, random
+// paths in every syntax the reference reads, and random mappings over them,
+// with the results Segment's own library gave (scripts/conformance, see
+// testdata/README.md). Every case must agree with the reference.
+func TestConformanceGenerated(t *testing.T) {
+	cases := loadCases(t, "testdata/generated.ndjson")
+	require.Len(t, cases, 1000)
+	passed := 0
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			out, defined, err := runCase(c)
+			if msg := checkCase(c, out, defined, err); msg != "" {
+				t.Errorf("%s\nmapping: %s\npayload: %s", msg, c.Mapping, c.Payload)
+				return
+			}
+			passed++
+		})
+	}
+	t.Logf("generated conformance: %d of %d cases agree with the reference", passed, len(cases))
 }
