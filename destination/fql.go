@@ -393,6 +393,12 @@ type node struct {
 	group    bool
 	or       bool
 	children []node
+	// empty is a parenthesised group with no supported condition in it,
+	// which the reference keeps as an undefined child of the enclosing
+	// group. Evaluating it is an error there (validate throws); here the
+	// event is not delivered, see evalEvent.failed.
+	empty bool
+	pos   int // byte offset of an empty group's "("
 
 	field fieldKind
 	path  []string // for properties, traits and context: the lodash-style path
@@ -542,7 +548,11 @@ func (p *parser) parse() (node, bool, error) {
 				return node{}, false, err
 			}
 			if !ok {
-				return node{}, false, parseErr(tok.pos, "the group opened here has no supported condition")
+				// "()", or a group that ends at the ")" of its first function
+				// call when that call names an unsupported field, as in
+				// (contains(type, "t") or ...): the group collects the tokens
+				// up to the first ")".
+				n = node{empty: true, pos: tok.pos}
 			}
 			nodes = append(nodes, n)
 		case tok.kind == tokConditional:
@@ -715,6 +725,11 @@ func parseFQL(src string) (node, error) {
 			return node{}, parseErr(0, "the subscription is empty")
 		}
 		return node{}, parseErr(0, "no supported condition: conditions must be on type, event, name, userId, properties.*, traits.* or context.*, e.g. type = \"track\"")
+	}
+	if n.empty {
+		// The reference's parse returns that undefined child itself, and
+		// parseFql fails reading its type.
+		return node{}, parseErr(n.pos, "the group opened here has no supported condition (a group ends at the first ')', also that of a function call)")
 	}
 	if !n.group {
 		n = node{group: true, children: []node{n}}

@@ -17,7 +17,10 @@ type subscriptionCase struct {
 	Event        json.RawMessage `json:"event"`
 	Match        *bool           `json:"match"`
 	Error        *string         `json:"error"`
-	Note         string          `json:"note"`
+	// ErrorAt, in the generated cases, is where the reference failed:
+	// "parse" (parseFql) or "validate" (evaluating the parsed subscription).
+	ErrorAt string `json:"error_at"`
+	Note    string `json:"note"`
 }
 
 func readNDJSON[T any](t testing.TB, path string) []T {
@@ -61,4 +64,44 @@ func TestSubscriptionConformance(t *testing.T) {
 			assert.Equal(t, *c.Match, sub.Match(c.Event), "%s on %s (parsed as %s; note: %s)", c.Subscription, c.Event, sub.Describe(), c.Note)
 		})
 	}
+}
+
+// TestSubscriptionConformanceGenerated runs the generated cases: random
+// events and random subscriptions over the fields, operators, functions and
+// groups the reference supports, with the results Segment's own library gave
+// (scripts/conformance, see testdata/README.md). Every case must parse (or
+// fail to parse) and match exactly as the reference did.
+func TestSubscriptionConformanceGenerated(t *testing.T) {
+	cases := readNDJSON[subscriptionCase](t, "testdata/subscription-generated.ndjson")
+	require.Len(t, cases, 500)
+	agree := 0
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			sub, err := ParseSubscription(c.Subscription)
+			if c.Error != nil && c.ErrorAt == "parse" {
+				require.Error(t, err, "the reference refuses %q (%s)", c.Subscription, *c.Error)
+				assert.True(t, errors.Is(err, ErrInvalidSubscription))
+				agree++
+				return
+			}
+			require.NoError(t, err, "the reference accepts %q", c.Subscription)
+			matched, failed := sub.evaluate(string(c.Event))
+			if c.Error != nil {
+				require.Equal(t, "validate", c.ErrorAt)
+				// The reference parsed it and failed evaluating it: the
+				// evaluation reached an empty group.
+				if assert.True(t, failed, "the reference fails on %q (%s) on %s; parsed as %s", c.Subscription, *c.Error, c.Event, sub.Describe()) {
+					assert.False(t, matched)
+					agree++
+				}
+				return
+			}
+			require.NotNil(t, c.Match)
+			assert.False(t, failed, "%s on %s (parsed as %s)", c.Subscription, c.Event, sub.Describe())
+			if assert.Equal(t, *c.Match, matched, "%s on %s (parsed as %s)", c.Subscription, c.Event, sub.Describe()) {
+				agree++
+			}
+		})
+	}
+	t.Logf("generated conformance: %d of %d cases agree with the reference", agree, len(cases))
 }

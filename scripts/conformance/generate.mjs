@@ -5,7 +5,7 @@
 // for subscriptions) to record the expected results:
 //
 //   DIR/mapping/testdata/generated.ndjson                  {"name","mapping","payload", "output"|"undefined"|"error"}
-//   DIR/destination/testdata/subscription-generated.ndjson {"name","subscription","event", "match"|"error"}
+//   DIR/destination/testdata/subscription-generated.ndjson {"name","subscription","event", "match"|"error","error_at"}
 //
 // DIR defaults to the repository root. The cases are a pure function of the
 // seed: the same seed and library versions give byte-identical files.
@@ -381,12 +381,22 @@ function mappingResult(m, payload) {
   }
 }
 
+// subscriptionResult is what Destination.onEvent/onBatch in
+// @segment/actions-core does before an action runs: parseFql, then
+// validate. error_at says which of the two failed, since validate throws
+// on an empty group that the parser kept.
 function subscriptionResult(fql, ev) {
+  let ast
   try {
-    const ast = parseFql(fql)
-    return ast && ast.error ? { error: ast.error.message ?? String(ast.error) } : { match: Boolean(validate(ast, ev)) }
+    ast = parseFql(fql)
   } catch (e) {
-    return { error: e?.message ?? String(e) }
+    return { error: e?.message ?? String(e), error_at: 'parse' }
+  }
+  if (ast && ast.error) return { error: ast.error.message ?? String(ast.error), error_at: 'parse' }
+  try {
+    return { match: Boolean(validate(ast, ev)) }
+  } catch (e) {
+    return { error: e?.message ?? String(e), error_at: 'validate' }
   }
 }
 
