@@ -399,6 +399,10 @@ type node struct {
 	// event is not delivered, see evalEvent.failed.
 	empty bool
 	pos   int // byte offset of an empty group's "("
+	// badPath is a path made only of separators, such as "." in
+	// properties.\. = "a": the reference's get fails on it (the match of
+	// its pieces is null), so evaluating the condition is an error there.
+	badPath bool
 
 	field fieldKind
 	path  []string // for properties, traits and context: the lodash-style path
@@ -463,6 +467,12 @@ func (v tokenValue) Number() float64 {
 // empty pieces, as path.match(/([^[.\]])+/g) does.
 func splitPath(p string) []string {
 	return strings.FieldsFunc(p, func(r rune) bool { return r == '.' || r == '[' || r == ']' })
+}
+
+// setPath sets the path a properties, traits or context condition reads.
+func (n *node) setPath(p string) {
+	n.path = splitPath(p)
+	n.badPath = p != "" && len(n.path) == 0
 }
 
 type parser struct {
@@ -615,7 +625,7 @@ func (p *parser) condition(field *token, kind fieldKind) (node, error) {
 	switch {
 	case path:
 		// properties, traits, context: the rest of the identifier is the path.
-		n.path = splitPath(strings.TrimPrefix(field.value, rootKeys[kind]+"."))
+		n.setPath(strings.TrimPrefix(field.value, rootKeys[kind]+"."))
 		n.str = val.String()
 		n.num = val.Number()
 	case compare:
@@ -680,7 +690,7 @@ func (p *parser) function(name *token, negate bool) (node, bool, error) {
 			prefix := rootKeys[k]
 			if strings.HasPrefix(field.value, prefix) {
 				n.field = k
-				n.path = splitPath(strings.TrimPrefix(field.value, prefix+"."))
+				n.setPath(strings.TrimPrefix(field.value, prefix+"."))
 				matched = true
 				break
 			}

@@ -63,19 +63,22 @@ func (e *SubscriptionError) Unwrap() error { return ErrInvalidSubscription }
 //     part-way (0, "", false, null) is the result.
 //
 // A group ends at the first ")", also the one that closes a function call,
-// so "(contains(type, \"t\") or event = \"A\")" is an empty group (contains
-// does not read type) followed by "or event = \"A\"". An empty group, such
-// as "()", is kept: evaluating it is an error in the reference, which
-// fails every event of the batch; here that one event does not match, and
-// events whose evaluation stops before the group (and, or short-circuit)
-// are unaffected. A subscription that is only an empty group is a parse
-// error, as in the reference.
+// so (contains(type, "t") or event = "A") is an empty group (contains does
+// not read type) followed by or event = "A". An empty group, such as (),
+// is kept: evaluating it is an error in the reference, which fails every
+// event of the batch; here that one event does not match, and events whose
+// evaluation stops before the group (and, or short-circuit) are
+// unaffected. A subscription that is only an empty group is a parse error,
+// as in the reference. A condition on a path made only of separators
+// (properties.\. = "a") is treated the same way: the reference fails
+// evaluating it.
 //
-// Other deliberate differences, all on inputs the reference cannot evaluate
-// or that JSON leaves open: a path made only of separators reads nothing,
-// inherited JavaScript properties ("constructor", "toString") are not
-// fields, and of duplicate keys in an event the first counts, as in gjson
-// and so in the mapping (JSON.parse keeps the last).
+// Deliberate differences, on inputs that JSON leaves open or that read
+// JavaScript internals: inherited JavaScript properties ("constructor",
+// "toString") are not fields, and of duplicate keys in an event the first
+// counts, as in gjson and so in the mapping (JSON.parse keeps the last).
+// Where the reference fails a whole batch (above), only the events that
+// reach the failing condition are refused.
 type Subscription struct {
 	src   string
 	root  node
@@ -153,9 +156,10 @@ func (s *Subscription) evaluate(event string) (matched, failed bool) {
 // they are all found.
 type evalEvent struct {
 	vals [numFieldKinds]gjson.Result
-	// failed is set when the evaluation reaches an empty group. The
-	// reference throws there and fails every event of the batch; here the
-	// evaluation stops and that one event does not match.
+	// failed is set when the evaluation reaches an empty group or a path
+	// made only of separators. The reference throws there and fails every
+	// event of the batch; here the evaluation stops and that one event does
+	// not match.
 	failed bool
 }
 
@@ -227,7 +231,7 @@ func (ev *evalEvent) group(n *node) bool {
 }
 
 func (ev *evalEvent) eval(n *node) bool {
-	if n.empty {
+	if n.empty || n.badPath {
 		ev.failed = true
 		return false
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -135,6 +136,16 @@ func TestConformance(t *testing.T) {
 func TestConformanceGenerated(t *testing.T) {
 	cases := loadCases(t, "testdata/generated.ndjson")
 	require.Len(t, cases, 1000)
+	// The cases must keep covering the path forms that once disagreed.
+	for _, form := range []string{`"@path":"$.[0`, `"@path":"$.[\"`, `"@path":"$.['`, `"@path":"[`, `"@arrayPath":["$.[\"`, `"@arrayPath":["[`, `..`, `"@arrayPath":[{"@path"`} {
+		n := 0
+		for _, c := range cases {
+			if strings.Contains(string(c.Mapping), form) {
+				n++
+			}
+		}
+		assert.GreaterOrEqual(t, n, 5, "cases with %s", form)
+	}
 	passed := 0
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {

@@ -61,8 +61,8 @@ const pick = (xs) => xs[int(xs.length)]
 
 // ---- random values
 
-const KEYS = ['a', 'b', 'c', 'id', 'name', 'items', 'x y', '0', '1', '2', '10', '01', 'length', 'é', 'k_1', 'k-2', 'A', 'its', 'x[y]', 'ü名', '']
-const STRINGS = ['', 'a', 'abc', 'Order Completed', 'x y', '0', '1.5', 'true', 'null', 'straße', 'é', '😀', 'a,b', 'hello world', 'ab*', 'ba']
+const KEYS = ['a', 'b', 'c', 'id', 'name', 'items', 'x y', '0', '1', '2', '10', '01', 'length', 'é', 'k_1', 'k-2', 'A', 'its', 'x[y]', 'ü名', '', 'a\\b', 'tab\there', '*', '#', '@x', 'a|b', '1e3', '-1']
+const STRINGS = ['', 'a', 'abc', 'Order Completed', 'x y', '0', '1.5', 'true', 'null', 'straße', 'é', '😀', 'a,b', 'hello world', 'ab*', 'ba', 'say "hi"', 'back\\slash', 'line\nbreak', '\u0000', '\u2028', '[object Object]', ' padded ']
 const NUMBERS = [0, 1, 2, -1, 3, 10, 42, 100, 1.5, -2.25, 0.1, 1e21, 1e-7, 9007199254740991]
 
 function scalar() {
@@ -76,7 +76,7 @@ function scalar() {
     case 3:
       return null
     case 4:
-      return int(1000)
+      return chance(0.5) ? int(1000) : pick([rand() * 100, Math.round(rand() * 1e6) / 1e3, -rand(), rand() * 1e25, rand() / 1e9])
     default:
       return pick(STRINGS) + int(10)
   }
@@ -179,6 +179,7 @@ const randomPath = (v, opts) => (chance(0.05) ? pick(['', '.', '$.', '..', '[]',
 // ---- random mappings
 
 function leaf(ev, depth) {
+  if (depth > 0 && chance(0.12)) return otherDirective(ev, depth - 1)
   switch (int(depth > 0 ? 7 : 4)) {
     case 0:
     case 1:
@@ -193,6 +194,37 @@ function leaf(ev, depth) {
       return arrayPath(ev, depth - 1)
     default:
       return mappingObject(ev, depth - 1)
+  }
+}
+
+// otherDirective is one of the remaining directives, with a path inside,
+// so that paths are also read through them.
+function otherDirective(ev, depth) {
+  const inner = () => (chance(0.7) ? { '@path': randomPath(ev) } : leaf(ev, depth))
+  switch (int(8)) {
+    case 0:
+      return { '@case': { operator: pick(['lower', 'upper', 'lower', 'upper', 'title']), value: inner() } }
+    case 1: {
+      const o = { pattern: pick(['a', ' ', '.', '*', 'é', 'o', '$', 'A']), value: inner() }
+      if (chance(0.7)) o.replacement = pick(['', '-', '$&', '$$', 'X', '😀'])
+      if (chance(0.3)) o.global = chance(0.5)
+      if (chance(0.3)) o.ignorecase = chance(0.5)
+      return { '@replace': o }
+    }
+    case 2:
+      return { '@literal': chance(0.5) ? inner() : scalar() }
+    case 3:
+      return { '@json': { mode: pick(['encode', 'decode', 'encode']), value: inner() } }
+    case 4:
+      return { '@flatten': { separator: pick(['.', '_', '/']), value: inner(), ...(chance(0.3) ? { omitArrays: chance(0.5) } : {}) } }
+    case 5:
+      return { '@merge': { objects: [inner(), inner()], direction: pick(['left', 'right']) } }
+    case 6:
+      return { '@excludeWhenNull': inner() }
+    default: {
+      const apply = mappingObject(ev, 0)
+      return { '@transform': { apply, mapping: { t: { '@path': randomPath(apply) } } } }
+    }
   }
 }
 
@@ -308,6 +340,7 @@ function subPath(ev, field) {
 }
 
 function fieldRef(ev) {
+  if (chance(0.01)) return pick(['properties.\\.', 'traits.\\.\\.', 'context\\.', 'properties.\\[']) // a path of separators only
   const f = chance(0.05) ? pick(['anonymousId', 'messageId']) : pick(FIELDS)
   if (['properties', 'traits', 'context'].includes(f)) return `${f}.${subPath(ev, f)}`
   return f
@@ -328,6 +361,8 @@ function literal(ev, ref) {
       return pick(['null', 'true', 'false'])
     case 3:
       return String(pick([0, 1, 2, 3, 10, 42, 100, -1, 1.5, 0.1]))
+    case 4:
+      return pick(["'a'", "'track'", '+3', '-1.5', '.5', '007', '1.', 'x', 'true', '"a b"'])
     default:
       return `"${pick(['track', 'a', 'ab', '', 'Order Completed', 'u-1', '1', 'x y'])}"`
   }
@@ -337,7 +372,7 @@ function condition(ev) {
   const r = int(10)
   if (r < 6) {
     const ref = fieldRef(ev)
-    const op = pick(['=', '=', '!=', '!=', '<', '<=', '>', '>='])
+    const op = chance(0.05) ? pick(['==', 'contains', '=>', '!']) : pick(['=', '=', '!=', '!=', '<', '<=', '>', '>='])
     return `${ref} ${op} ${literal(ev, ref)}`
   }
   const fn = r < 8 ? 'contains' : 'match'
@@ -362,7 +397,34 @@ function conditions(ev, n, groups) {
   return out
 }
 
-const subscription = (ev) => conditions(ev, 1 + int(4), true)
+// subscription joins random conditions; one in ten is then damaged the way
+// hand-written subscriptions are (a trailing conditional, a missing or an
+// extra parenthesis, other whitespace, a missing space).
+function subscription(ev) {
+  let s = conditions(ev, 1 + int(4), true)
+  if (chance(0.1)) {
+    switch (int(6)) {
+      case 0:
+        s += pick([' and', ' or', ' and ', ' !'])
+        break
+      case 1:
+        s = s.replace(/\)([^)]*)$/, '$1')
+        break
+      case 2:
+        s = pick(['(', ')', '()', '() or ']) + s
+        break
+      case 3:
+        s = s.replace(/ /g, pick(['\t', '\n', '  ']))
+        break
+      case 4:
+        s = s.replace(/ ([=<>!]+) /, '$1 ')
+        break
+      default:
+        s += pick([' or ()', ' and ()', ')', ' or (anonymousId = "a")'])
+    }
+  }
+  return s
+}
 
 // ---- the reference as oracle
 
