@@ -163,15 +163,10 @@ func (st *state) step(cur string, s *seg) string {
 	return ""
 }
 
-// rootKey reads the first key of pa from the event, through the prefetch
+// rootKey reads the first key of pa from the event (always an object,
+// AppendApply checks), through the prefetch
 // when the mapping reads several first-level keys.
 func (st *state) rootKey(pa *path) string {
-	if kindOf(st.root) != kObject {
-		if !truthy(st.root) {
-			return st.root
-		}
-		return st.step(st.root, &pa.segs[0])
-	}
 	if !st.m.prefetch {
 		return objectKey(st.root, &pa.segs[0])
 	}
