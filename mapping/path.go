@@ -164,8 +164,8 @@ func (st *state) step(cur string, s *seg) string {
 }
 
 // rootKey reads the first key of pa from the event (always an object,
-// AppendApply checks), through the prefetch
-// when the mapping reads several first-level keys.
+// AppendApply checks), through the prefetch when the mapping reads several
+// first-level keys.
 func (st *state) rootKey(pa *path) string {
 	if !st.m.prefetch {
 		return objectKey(st.root, &pa.segs[0])
