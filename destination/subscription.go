@@ -454,6 +454,9 @@ func describe(b *strings.Builder, n *node) {
 		return
 	}
 	b.WriteString(rootKeys[n.field])
+	if n.badPath {
+		b.WriteString(".(separators only)")
+	}
 	if len(n.path) > 0 {
 		b.WriteString("." + strings.Join(n.path, "."))
 	}
