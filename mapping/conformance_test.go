@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -146,16 +147,37 @@ func TestConformanceGenerated(t *testing.T) {
 		}
 		assert.GreaterOrEqual(t, n, 5, "cases with %s", form)
 	}
-	passed := 0
+	passed, differences := 0, 0
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
 			out, defined, err := runCase(c)
-			if msg := checkCase(c, out, defined, err); msg != "" {
+			msg := checkCase(c, out, defined, err)
+			switch {
+			case msg == "":
+				passed++
+			case err == nil && loneSurrogateDifference(c.Payload, out):
+				differences++
+				t.Logf("deliberate difference 4 (half a character): %s", msg)
+			default:
 				t.Errorf("%s\nmapping: %s\npayload: %s", msg, c.Mapping, c.Payload)
-				return
 			}
-			passed++
 		})
 	}
-	t.Logf("generated conformance: %d of %d cases agree with the reference", passed, len(cases))
+	assert.LessOrEqual(t, differences, 5, "lone surrogates are rare in these cases; so many differences hide something else")
+	t.Logf("generated conformance: %d of %d cases agree with the reference; %d differ deliberately (difference 4)", passed, len(cases), differences)
+}
+
+// loneSurrogateDifference recognises deliberate difference 4 of
+// testdata/README.md: an index step into a character outside the BMP reads
+// half of it, which the reference keeps in the strings it builds and here
+// becomes U+FFFD. It requires such a character in the event, and a U+FFFD
+// in the output that the event does not hold.
+func loneSurrogateDifference(event, out []byte) bool {
+	astral := false
+	for _, r := range string(event) {
+		astral = astral || r > 0xffff
+	}
+	lower := bytes.ToLower(event)
+	return astral && bytes.ContainsRune(out, utf8.RuneError) &&
+		!bytes.ContainsRune(event, utf8.RuneError) && !bytes.Contains(lower, []byte(`\ufffd`))
 }

@@ -305,3 +305,16 @@ func TestConformanceBigIntegers(t *testing.T) {
 	}
 	assert.Equal(t, 4, seen)
 }
+
+// TestLoneSurrogate pins a deliberate difference (testdata/README.md): an
+// index into a character outside the BMP reads half a surrogate pair, kept
+// exact as a value of its own, but U+FFFD once it is part of a new string;
+// the reference would join the halves back into the character.
+func TestLoneSurrogate(t *testing.T) {
+	event := `{"s":"😀"}`
+	runApplyCases(t, []applyCase{
+		{"on its own", `{"a":{"@path":"$.s[0]"},"b":{"@path":"$.s[1]"}}`, event, `{"a":"\ud83d","b":"\ude00"}`},
+		{"in a template", `{"t":{"@template":"{{s[0]}}{{s[1]}}"}}`, event, `{"t":"\ufffd\ufffd"}`},
+		{"json encoded", `{"j":{"@json":{"mode":"encode","value":{"@path":"$.s[0]"}}}}`, event, `{"j":"\"\ufffd\""}`},
+	})
+}
