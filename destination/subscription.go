@@ -141,7 +141,8 @@ func (s *Subscription) MatchString(event string) bool {
 }
 
 // evaluate is MatchString that also reports whether the evaluation reached
-// an empty group, where the reference's validate throws.
+// an empty group or a path made only of separators, where the reference's
+// validate throws.
 func (s *Subscription) evaluate(event string) (matched, failed bool) {
 	var ev evalEvent
 	if !ev.fill(event, &s.roots) {

@@ -12,7 +12,7 @@ import (
 // empty pieces and deletes every quote character:
 //
 //   - "" and "." are the whole value, and so is a path made only of
-//     separators ("..", "[0" is not one);
+//     separators, such as ".." or "$.." (but "[0" reads the key "0");
 //   - the path splits at every ".", at a "[" followed by a quote or a digit,
 //     and at a run of "]" that follows a quote or a digit; so a[0], a['b'],
 //     a["b c"], $.[0] and ["b"].c are index or key steps, while a[b] is one
