@@ -167,7 +167,7 @@ func (st *state) step(cur string, s *seg) string {
 // AppendApply checks), through the prefetch when the mapping reads several
 // first-level keys.
 func (st *state) rootKey(pa *path) string {
-	if !st.m.prefetch {
+	if !st.m.prefetch && !st.fetched {
 		return objectKey(st.root, &pa.segs[0])
 	}
 	if !st.fetched {
