@@ -64,6 +64,8 @@ func TestPaths(t *testing.T) {
 		{"index after $. on an object", `{"v":{"@path":"$.[0]"}}`, event, `{}`},
 		{"path starting with a bracket", `{"v":{"@path":"['properties'].x[2]"}}`, event, `{"v":30}`},
 		{"a closing bracket splits", `{"v":{"@path":"$.properties[\"x\"]]1"}}`, event, `{"v":20}`},
+		{"empty key at the root", `{"v":{"@path":"$.[\"\"]"}}`, `{"a":1,"":2}`, `{"v":2}`},
+		{"empty key at the root with others", `{"v":{"@path":"$.['']"},"w":{"@path":"$.a"},"x":{"@path":"$.b"}}`, `{"a":1,"":2}`, `{"v":2,"w":1}`},
 		{"only separators", `{"v":{"@path":"$...."}}`, `{"a":1}`, `{"v":{"a":1}}`},
 		{"escaped key in the event", `{"v":{"@path":"$.escaped"}}`, event, `{"v":"yes"}`},
 		{"duplicate key: the first wins", `{"v":{"@path":"$.properties.k"}}`, event, `{"v":"first"}`},

@@ -117,7 +117,7 @@ func (st *state) get(p payload, pa *path) string {
 		return cur
 	}
 	i := 0
-	if p.root && pa.slot >= 0 {
+	if p.root && pa.slot >= 0 && pa.segs[0].key != "" { // gjson cannot name the empty key; step reads it
 		cur = st.rootKey(pa)
 		i = 1
 	}
@@ -163,12 +163,11 @@ func (st *state) step(cur string, s *seg) string {
 	return ""
 }
 
-// rootKey reads the first key of pa from the event (always an object,
-// AppendApply checks), through the prefetch when the mapping reads several
-// first-level keys.
+// rootKey reads the first key of pa from the event, through the prefetch
+// when the mapping reads several first-level keys.
 func (st *state) rootKey(pa *path) string {
-	if !st.m.prefetch && !st.fetched {
-		return objectKey(st.root, &pa.segs[0])
+	if !st.m.prefetch {
+		return gjson.Get(st.root, pa.segs[0].esc).Raw
 	}
 	if !st.fetched {
 		st.prefetchRoot()
