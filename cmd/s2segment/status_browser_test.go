@@ -118,7 +118,20 @@ func TestStatusPageInBrowser(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "the status page needs the token")
 
-	profile := t.TempDir()
+	// A profile of its own; Chromium's helper processes may still write to
+	// it for a moment after the browser is closed, so it is removed with
+	// a few tries rather than by t.TempDir.
+	profile, err := os.MkdirTemp("", "s2segment-chromium-")
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		for range 50 {
+			if err := os.RemoveAll(profile); err == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Logf("could not remove the browser profile %s", profile)
+	})
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chrome),
 		chromedp.Flag("headless", true),
