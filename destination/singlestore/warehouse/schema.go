@@ -256,9 +256,10 @@ func AddColumnsSQL(db, table string, cols []Column) string {
 // (SingleStore refuses upserts assigning a unique-key column of a
 // columnstore table or a shard-key column): for a per-call table the no-op
 // uuid_ts = uuid_ts, so a redelivered event is written once; for users and
-// accounts, every column takes the new value when it is not NULL and the
-// new row was received no earlier than the stored one, and received_at,
-// assigned last, keeps the later of the two.
+// accounts, every column takes the new value when it is not NULL and
+// either the stored value is NULL or the new row was received no earlier
+// than the stored one, and received_at, assigned last, keeps the later of
+// the two.
 func InsertSQL(db, table string, cols []string) (prefix, suffix string) {
 	q := make([]string, len(cols))
 	for i, c := range cols {
@@ -275,7 +276,7 @@ func InsertSQL(db, table string, cols []string) (prefix, suffix string) {
 			continue
 		}
 		qc := QuoteIdentifier(c)
-		sets = append(sets, qc+" = IF(VALUES("+ra+") >= "+ra+" AND VALUES("+qc+") IS NOT NULL, VALUES("+qc+"), "+qc+")")
+		sets = append(sets, qc+" = IF(VALUES("+qc+") IS NOT NULL AND ("+qc+" IS NULL OR VALUES("+ra+") >= "+ra+"), VALUES("+qc+"), "+qc+")")
 	}
 	sets = append(sets, ra+" = GREATEST("+ra+", VALUES("+ra+"))")
 	return prefix, " ON DUPLICATE KEY UPDATE " + strings.Join(sets, ", ")
