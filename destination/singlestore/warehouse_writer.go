@@ -437,4 +437,3 @@ func WarehouseAction() *destination.Action {
 
 // FieldMaxColumns is the Warehouse action's column cap field.
 const FieldMaxColumns = "max_columns"
-

@@ -25,8 +25,8 @@ type Encoder struct {
 	cols  []int // table column indexes, in argument order
 	pos   []int // by table column: the argument index, or -1
 	// scratch, reused between rows
-	args   [][]byte
-	buf    []byte
+	args  [][]byte
+	buf   []byte
 	unmap []Unmapped
 }
 
