@@ -430,10 +430,13 @@ func WarehouseAction() *destination.Action {
 		Fields: destination.Fields{
 			{Key: FieldMaxColumns, Label: "Max Columns", Description: "The most columns a table may have; values past it go to the _unmapped JSON column.",
 				Type: destination.TypeNumber, Default: destination.LiteralDefault(warehouse.DefaultMaxColumns),
-				Minimum: destination.Float(float64(len(warehouse.StandardColumns(warehouse.TableTracks)) + 1)), Maximum: destination.Float(4096)},
+				Minimum: destination.Float(float64(len(warehouse.StandardColumns(warehouse.TableTracks)) + 1)), Maximum: destination.Float(warehouse.MaxColumnsLimit)},
 		},
 	}
 }
 
 // FieldMaxColumns is the Warehouse action's column cap field.
 const FieldMaxColumns = "max_columns"
+
+// BatchSize returns the most rows one request carries.
+func (w *WarehouseWriter) BatchSize() int { return w.cfg.BatchSize }

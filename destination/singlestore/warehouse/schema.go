@@ -9,6 +9,9 @@ import (
 // own limit is 4,096.
 const DefaultMaxColumns = 1000
 
+// MaxColumnsLimit is SingleStore's limit on the columns of a table.
+const MaxColumnsLimit = 4096
+
 // Column is one column of a table.
 type Column struct {
 	Name string

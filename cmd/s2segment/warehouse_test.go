@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/s2segment/s2segment/fixtures"
+)
+
+var updateGolden = flag.Bool("update", false, "rewrite the golden files under testdata/warehouse")
+
+// describeWarehouse lists every table of the target's database with its
+// row count and its columns, sorted by name (the order they were added in
+// depends on which chunk of a concurrent replay came first), with their
+// information_schema DATA_TYPE.
+func describeWarehouse(t *testing.T, tt *testTarget) string {
+	t.Helper()
+	ctx := context.Background()
+	tables, err := warehouseTables(ctx, tt.client, tt.database)
+	require.NoError(t, err)
+	var b strings.Builder
+	for _, tc := range tables {
+		fmt.Fprintf(&b, "%s (%d rows)\n", tc.Table, tc.Rows)
+		rows, err := tt.client.QueryTuples(ctx, "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", tt.database, tc.Table)
+		require.NoError(t, err)
+		var cols []string
+		for _, r := range rows.Rows {
+			cols = append(cols, fmt.Sprintf("  %s %s\n", valueText(r[0]), strings.ToLower(valueText(r[1]))))
+		}
+		sort.Strings(cols)
+		b.WriteString(strings.Join(cols, ""))
+	}
+	return b.String()
+}
+
+// valueText renders one value of a result: a string as itself, NULL, or the
+// JSON text of anything else.
+func valueText(v json.RawMessage) string {
+	if string(v) == "null" {
+		return "NULL"
+	}
+	var s string
+	if json.Unmarshal(v, &s) == nil {
+		return s
+	}
+	return string(v)
+}
+
+// docQuery is one query of docs/warehouse.md and the answer it documents.
+type docQuery struct {
+	sql, want string
+}
+
+var docQueryRE = regexp.MustCompile("(?s)<!-- warehouse-query -->\\s*```sql\\n(.*?)```\\s*```text\\n(.*?)```")
+
+func readDocQueries(t *testing.T) []docQuery {
+	t.Helper()
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "warehouse.md"))
+	require.NoError(t, err)
+	var out []docQuery
+	for _, m := range docQueryRE.FindAllStringSubmatch(string(doc), -1) {
+		out = append(out, docQuery{sql: strings.TrimSpace(m[1]), want: m[2]})
+	}
+	require.GreaterOrEqual(t, len(out), 3, "docs/warehouse.md has its queries")
+	return out
+}
+
+// TestWarehouseReplayFixtures replays the bundled fixtures with --action
+// warehouse into the emulator on each backend, compares the tables, their
+// columns and row counts with the golden file, runs the queries of
+// docs/warehouse.md and checks their documented answers, then replays
+// again and checks that no row was added.
+func TestWarehouseReplayFixtures(t *testing.T) {
+	want, err := fixtures.Expect(fixtures.DefaultDir)
+	require.NoError(t, err)
+	golden := filepath.Join("testdata", "warehouse", "fixtures-schema.golden")
+	queries := readDocQueries(t)
+	for name, dsn := range backends() {
+		t.Run(name, func(t *testing.T) {
+			tt := newTestTarget(t, dsn)
+			code, out, errOut := runCLI(t, "", tt.args("--action", "warehouse", "--batch-size", "7", "--concurrency", "3")...)
+			require.Equal(t, exitOK, code, errOut)
+			s := parseSummary(t, errOut)
+			assert.Equal(t, sumRows(want.Rows), s.counts["written"])
+			assert.Contains(t, out, "tables")
+
+			got := describeWarehouse(t, tt)
+			if *updateGolden && !tt.mariadb {
+				require.NoError(t, os.MkdirAll(filepath.Dir(golden), 0o755))
+				require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
+			}
+			wantSchema, err := os.ReadFile(golden)
+			require.NoError(t, err)
+			expected := string(wantSchema)
+			if tt.mariadb {
+				// MariaDB's JSON is LONGTEXT with a check, and information_schema
+				// says so.
+				expected = strings.ReplaceAll(expected, " json\n", " longtext\n")
+			}
+			assert.Equal(t, expected, got)
+
+			for i, q := range queries {
+				t.Run(fmt.Sprintf("query %d", i+1), func(t *testing.T) {
+					res, err := tt.client.QueryTuples(context.Background(), q.sql)
+					require.NoError(t, err, q.sql)
+					var b strings.Builder
+					for j, c := range res.Columns {
+						if j > 0 {
+							b.WriteByte('\t')
+						}
+						b.WriteString(c.Name)
+					}
+					b.WriteByte('\n')
+					for _, r := range res.Rows {
+						for j, v := range r {
+							if j > 0 {
+								b.WriteByte('\t')
+							}
+							b.WriteString(valueText(v))
+						}
+						b.WriteByte('\n')
+					}
+					assert.Equal(t, q.want, b.String(), q.sql)
+				})
+			}
+
+			code, _, errOut = runCLI(t, "", tt.args("--action", "warehouse", "--quiet")...)
+			require.Equal(t, exitOK, code, errOut)
+			assert.Equal(t, got, describeWarehouse(t, tt), "a second replay adds no rows and no columns")
+		})
+	}
+}
+
+func TestWarehouseReplayRefusesSendOnlyFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"replay", "--action", "warehouse", "--dry-run"},
+		{"replay", "--action", "warehouse", "--mapping", "{}"},
+		{"replay", "--action", "nope"},
+		{"replay", "--action", "warehouse", "--max-columns", "5000"},
+	} {
+		code, _, errOut := runCLI(t, "", args...)
+		assert.Equal(t, exitUsage, code, "%v: %s", args, errOut)
+	}
+}
