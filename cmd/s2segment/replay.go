@@ -343,7 +343,9 @@ func runReplay(cmd *cobra.Command, f *replayFlags, paths []string) (err error) {
 	}
 
 	if !f.quiet && tgt.client != nil && !sum.Interrupted {
-		show := func() error { return showLanded(ctx, stdout, tgt.client, tgt.database, f.target.Table, tgt.local != nil) }
+		show := func() error {
+			return showLanded(ctx, stdout, tgt.client, tgt.database, f.target.Table, tgt.local != nil)
+		}
 		if f.action == singlestore.WarehouseActionKey {
 			show = func() error { return showWarehouseLanded(ctx, stdout, tgt.client, tgt.database) }
 		}

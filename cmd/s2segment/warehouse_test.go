@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,6 +16,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/s2segment/s2segment/dataapi/emulator"
+	"github.com/s2segment/s2segment/destination/singlestore"
 	"github.com/s2segment/s2segment/fixtures"
 )
 
@@ -151,5 +154,58 @@ func TestWarehouseReplayRefusesSendOnlyFlags(t *testing.T) {
 	} {
 		code, _, errOut := runCLI(t, "", args...)
 		assert.Equal(t, exitUsage, code, "%v: %s", args, errOut)
+	}
+}
+
+// TestServeWarehouseSource serves two sources from one config file, one
+// with "action": "warehouse", and checks that its events land in the
+// warehouse tables while the other source still writes segment_data.
+func TestServeWarehouseSource(t *testing.T) {
+	d := startServeDB(t, serveBackend{name: "embedded"}, emulator.Faults{})
+	cfg := fmt.Sprintf(`{"sources":[
+	  {"name":"app","writeKey":"app-key","action":"warehouse",
+	   "settings":{"host":%q,"port":%q,"username":"root","password":%q,"dbName":%q}},
+	  {"name":"web","writeKey":"web-key","settings":{"host":%q,"port":%q,"username":"root","password":%q,"dbName":%q}}
+	]}`, d.host, d.port, serveTestPassword, d.database, d.host, d.port, serveTestPassword, d.database)
+	path := filepath.Join(t.TempDir(), "serve.json")
+	require.NoError(t, os.WriteFile(path, []byte(cfg), 0o600))
+	r := serveStart(t, "--config", path, "--scheme", "http")
+	assert.Contains(t, r.stdout.String(), "source app: Tracking API /v1/* -> `"+d.database+"` at")
+	assert.Contains(t, r.stdout.String(), "warehouse schema")
+
+	batch := `{"batch":[` + serveEvent("track", "app-1") + `,` + serveEvent("identify", "app-2") + `,` + serveEvent("group", "app-3") + `]}`
+	status, body := servePost(t, http.DefaultClient, r.url+"/v1/batch", batch, basicAuth("app-key"))
+	require.Equal(t, 200, status, body)
+	status, body = servePost(t, http.DefaultClient, r.url+"/v1/track", serveEvent("track", "web-1"), basicAuth("web-key"))
+	require.Equal(t, 200, status, body)
+
+	c := dbClient(t, d.ts.URL, d.database)
+	for table, want := range map[string]string{"tracks": "1", "order_completed": "1", "identifies": "1", "users": "1", "groups": "1", "accounts": "1"} {
+		rows, err := c.QueryRows(context.Background(), "SELECT COUNT(*) AS n FROM "+singlestore.QuoteIdentifier(table))
+		require.NoError(t, err, table)
+		assert.Equal(t, want, string(rows[0]["n"]), table)
+	}
+	rows, err := c.QueryRows(context.Background(), "SELECT `total`, `context_ip` FROM `order_completed`")
+	require.NoError(t, err)
+	assert.JSONEq(t, `99.5`, string(rows[0]["total"]))
+	assert.JSONEq(t, `"203.0.113.7"`, string(rows[0]["context_ip"]))
+	assert.Equal(t, map[string]int{"web-1": 1}, rowCounts(t, d.ts.URL, d.database, "segment_data"))
+	require.Equal(t, exitOK, r.wait(t))
+}
+
+func TestServeConfigAction(t *testing.T) {
+	env := serveEnvOf(nil)
+	srcs, err := parseServeConfig([]byte(`{"sources":[{"writeKey":"k","settings":{},"action":"warehouse"},{"writeKey":"k2","settings":{}}]}`), env)
+	require.NoError(t, err)
+	assert.Equal(t, singlestore.WarehouseActionKey, srcs[0].action)
+	assert.Equal(t, singlestore.SendActionKey, srcs[1].action)
+	for _, tc := range []struct{ json, want string }{
+		{`{"sources":[{"writeKey":"k","settings":{},"action":"wide"}]}`, `"action": want`},
+		{`{"sources":[{"writeKey":"k","settings":{},"action":"warehouse","mapping":{}}]}`, `go with the Send Data action`},
+		{`{"sources":[{"writeKey":"k","settings":{},"action":"warehouse","schema":"reference"}]}`, `go with the Send Data action`},
+	} {
+		_, err := parseServeConfig([]byte(tc.json), env)
+		require.Error(t, err, tc.json)
+		assert.Contains(t, err.Error(), tc.want)
 	}
 }
