@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/s2segment/s2segment/destination"
 	"github.com/tidwall/gjson"
@@ -58,8 +60,10 @@ func (e *EventError) Unwrap() error { return ErrInvalidEvent }
 type Field struct {
 	// Column is the column's name.
 	Column string
-	// Key is the value's key path in the event (dot-joined), under which
-	// it goes to _unmapped when it has no column.
+	// Parent is the key path (dot-joined) of the object holding the
+	// value in the event, "" for a property or trait of the top level.
+	Parent string
+	// Key is the value's key in that object.
 	Key string
 	// Value is the typed value.
 	Value Value
@@ -78,6 +82,10 @@ const (
 	ReasonColumnCap = "table column cap"    // the table has no room for another column
 	ReasonBadTime   = "not a date and time" // a standard timestamp that does not parse
 )
+
+// Path is the value's key path in the event: Parent and Key joined by
+// ".".
+func (f Field) Path() string { return joinPath(f.Parent, f.Key) }
 
 // Unmapped is one value in a row's _unmapped column.
 type Unmapped struct {
@@ -114,12 +122,15 @@ type Row struct {
 // has a userId) and group (groups, accounts, when it has a groupId), one
 // for a page, screen or alias. now is uuid_ts. An event without a string
 // messageId, with an unknown type, or without any date and time to use as
-// received_at is an *EventError.
+// received_at is an *EventError. The rows' strings share event's memory:
+// event must not be modified while they are in use.
 func Rows(event []byte, now time.Time) ([]Row, error) {
 	if !gjson.ValidBytes(event) {
 		return nil, &EventError{Field: "event", Reason: "is not valid JSON"}
 	}
-	root := gjson.ParseBytes(event)
+	// The rows' strings point into event, which the caller keeps as it is
+	// while it uses them (names kept beyond that are copied: see snake).
+	root := gjson.Parse(unsafe.String(unsafe.SliceData(event), len(event)))
 	if !root.IsObject() {
 		return nil, &EventError{Field: "event", Reason: "is not a JSON object"}
 	}
@@ -185,7 +196,11 @@ func Rows(event []byte, now time.Time) ([]Row, error) {
 		return nil, &EventError{Field: "receivedAt", Reason: "and timestamp are both missing or not dates and times in the years 1000 to 9999"}
 	}
 
-	var b rowBuilder
+	b := builders.Get().(*rowBuilder)
+	defer func() {
+		b.row = nil // the rows belong to the caller
+		builders.Put(b)
+	}()
 	// The common columns of every per-call table.
 	common := func(table string) *Row {
 		r := &Row{Table: table, ID: id, ReceivedAt: received}
@@ -210,17 +225,26 @@ func Rows(event []byte, now time.Time) ([]Row, error) {
 			name = f.event.Raw
 		}
 		table := TableFor(name)
-		for _, t := range []string{TableTracks, table} {
-			if t == "" {
-				continue
-			}
-			common(t)
-			b.stdText(ColumnEvent, gjson.Result{Type: gjson.String, Str: snake(name), Raw: strconv.Quote(snake(name))})
+		ev := gjson.Result{Type: gjson.String, Str: snake(name), Raw: strconv.Quote(snake(name))}
+		common(TableTracks)
+		b.stdText(ColumnEvent, ev)
+		b.stdText(ColumnEventText, f.event)
+		std, unmapped := len(b.row.Fields), len(b.row.Unmapped)
+		b.flatten(f.context, "context", "context", 0)
+		tracks := *b.done()
+		rows = append(rows, tracks)
+		if table != "" {
+			// The event's row has the same standard and context columns:
+			// copied from the tracks row rather than read again.
+			common(table)
+			b.stdText(ColumnEvent, ev)
 			b.stdText(ColumnEventText, f.event)
-			b.flatten(f.context, "context", "context", 0)
-			if t != TableTracks {
-				b.flatten(f.properties, "", "properties", 0)
+			for _, fl := range tracks.Fields[std:] {
+				b.index[fl.Column] = len(b.row.Fields)
+				b.row.Fields = append(b.row.Fields, fl)
 			}
+			b.row.Unmapped = append(b.row.Unmapped, tracks.Unmapped[unmapped:]...)
+			b.flatten(f.properties, "", "properties", 0)
 			rows = append(rows, *b.done())
 		}
 	case "identify":
@@ -231,7 +255,7 @@ func Rows(event []byte, now time.Time) ([]Row, error) {
 		if uid, err := idOf("userId", f.userID, false); err != nil {
 			return nil, err
 		} else if uid != "" {
-			rows = append(rows, upsertRow(&b, TableUsers, uid, received, now, f.receivedAt, f.traits))
+			rows = append(rows, upsertRow(b, TableUsers, uid, received, now, f.receivedAt, f.traits))
 		}
 	case "page", "screen":
 		common(map[string]string{"page": TablePages, "screen": TableScreens}[typ])
@@ -250,7 +274,7 @@ func Rows(event []byte, now time.Time) ([]Row, error) {
 		b.flatten(f.traits, "", "traits", 0)
 		rows = append(rows, *b.done())
 		if gid != "" {
-			rows = append(rows, upsertRow(&b, TableAccounts, gid, received, now, f.receivedAt, f.traits))
+			rows = append(rows, upsertRow(b, TableAccounts, gid, received, now, f.receivedAt, f.traits))
 		}
 	case "alias":
 		common(TableAliases)
@@ -317,15 +341,46 @@ func skewCorrected(receivedAt, sentAt, originalTimestamp, timestamp gjson.Result
 	return t
 }
 
+// builders reuse rowBuilders (and their column index) across events.
+var builders = sync.Pool{New: func() any { return new(rowBuilder) }}
+
 // rowBuilder accumulates the fields of one row.
 type rowBuilder struct {
 	row    *Row
 	upsert bool
 	index  map[string]int // column → index in row.Fields
+	hint   int            // the most fields of a row so far: the capacity of the next
+	names  map[joinKey]string
+}
+
+// maxLocalNames bounds a builder's own cache of column names.
+const maxLocalNames = 4096
+
+// column is joinName (ColumnFor when parent is empty) through the
+// builder's own cache, which spares the shared caches' synchronisation.
+func (b *rowBuilder) column(parent, key string) string {
+	k := joinKey{parent, key}
+	if n, ok := b.names[k]; ok {
+		return n
+	}
+	var n string
+	if parent == "" {
+		n = ColumnFor(key)
+	} else {
+		n = joinName(parent, key)
+	}
+	if b.names == nil {
+		b.names = make(map[joinKey]string, 256)
+	}
+	if len(b.names) < maxLocalNames {
+		b.names[joinKey{strings.Clone(parent), strings.Clone(key)}] = n
+	}
+	return n
 }
 
 func (b *rowBuilder) reset(r *Row, upsert bool) {
 	b.row, b.upsert = r, upsert
+	r.Fields = make([]Field, 0, max(b.hint, 16))
 	if b.index == nil {
 		b.index = make(map[string]int, 32)
 	} else {
@@ -333,7 +388,10 @@ func (b *rowBuilder) reset(r *Row, upsert bool) {
 	}
 }
 
-func (b *rowBuilder) done() *Row { return b.row }
+func (b *rowBuilder) done() *Row {
+	b.hint = max(b.hint, len(b.row.Fields))
+	return b.row
+}
 
 func (b *rowBuilder) std(col string, t Type, v Value) {
 	b.index[col] = len(b.row.Fields)
@@ -398,53 +456,56 @@ func (b *rowBuilder) flatten(obj gjson.Result, prefix, path string, depth int) {
 		return
 	}
 	context := strings.HasPrefix(path, "context")
+	parent := path
+	if depth == 0 && !context {
+		parent = "" // properties and traits: keys are their own paths
+	}
 	obj.ForEach(func(k, v gjson.Result) bool {
 		key := k.Str
-		kpath := key
-		if depth > 0 || context {
-			kpath = path + "." + key
-		}
 		if v.Type == gjson.Null {
 			return true
 		}
-		var col string
-		if prefix == "" {
-			col = ColumnFor(key)
-		} else {
-			col = joinName(prefix, key)
-		}
+		col := b.column(prefix, key)
 		if col == "" {
-			b.unmap(kpath, v.Raw, ReasonNoName)
+			b.unmap(joinPath(parent, key), v.Raw, ReasonNoName)
 			return true
 		}
 		if v.IsObject() {
 			if depth+1 >= MaxFlattenDepth {
-				b.unmap(kpath, v.Raw, ReasonDepth)
+				b.unmap(joinPath(parent, key), v.Raw, ReasonDepth)
 				return true
 			}
-			b.flatten(v, col, kpath, depth+1)
+			b.flatten(v, col, joinPath(parent, key), depth+1)
 			return true
 		}
 		if b.isStandardColumn(col) || (!context && !b.upsert && strings.HasPrefix(col, contextPrefix)) {
-			b.unmap(kpath, v.Raw, ReasonStandard)
+			b.unmap(joinPath(parent, key), v.Raw, ReasonStandard)
 			return true
 		}
 		if i, ok := b.index[col]; ok {
 			if i < 0 || b.row.Fields[i].Std != TypeUnknown {
-				b.unmap(kpath, v.Raw, ReasonStandard)
+				b.unmap(joinPath(parent, key), v.Raw, ReasonStandard)
 				return true
 			}
 			// The later key takes the column; the earlier value stays, in
 			// _unmapped under its own key.
 			old := b.row.Fields[i]
-			b.unmap(old.Key, old.Value.Raw, ReasonShared)
-			b.row.Fields[i] = Field{Column: col, Key: kpath, Value: valueOf(v)}
+			b.unmap(old.Path(), old.Value.Raw, ReasonShared)
+			b.row.Fields[i] = Field{Column: col, Parent: parent, Key: key, Value: valueOf(v)}
 			return true
 		}
 		b.index[col] = len(b.row.Fields)
-		b.row.Fields = append(b.row.Fields, Field{Column: col, Key: kpath, Value: valueOf(v)})
+		b.row.Fields = append(b.row.Fields, Field{Column: col, Parent: parent, Key: key, Value: valueOf(v)})
 		return true
 	})
+}
+
+// joinPath is the dot-joined key path of key in the object at parent.
+func joinPath(parent, key string) string {
+	if parent == "" {
+		return key
+	}
+	return parent + "." + key
 }
 
 func (b *rowBuilder) unmap(key, raw, reason string) {

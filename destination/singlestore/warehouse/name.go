@@ -113,15 +113,32 @@ func limit(name string) string {
 // child's snake case, cut like any name. It returns "" when the child's
 // snake case is empty.
 func joinName(parent, key string) string {
-	s := snake(key)
-	if s == "" {
-		return ""
-	}
 	if parent == "" {
-		return finish(s)
+		return finish(snake(key))
 	}
-	return limit(parent + "_" + s)
+	k := joinKey{parent, key}
+	if v, ok := joinCache.Load(k); ok {
+		return v.(string)
+	}
+	s := snake(key)
+	if s != "" {
+		s = limit(parent + "_" + s)
+	}
+	if joinEntries.Load() < snakeCacheMax {
+		joinCache.Store(joinKey{strings.Clone(parent), strings.Clone(key)}, s)
+		joinEntries.Add(1)
+	}
+	return s
 }
+
+// joinKey is a parent column and a child key, the key of joinCache.
+type joinKey struct{ parent, key string }
+
+// joinCache remembers the columns of nested keys, bounded like snakeCache.
+var (
+	joinCache   sync.Map // joinKey → string
+	joinEntries atomic.Int64
+)
 
 // QuoteIdentifier quotes a name for SQL with backticks, doubling any
 // backtick inside it.

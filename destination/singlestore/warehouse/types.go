@@ -229,6 +229,11 @@ func appendArg(dst []byte, t Type, limit int64, v Value) ([]byte, bool) {
 		if (limit > 0 && int64(len(s)) > limit) || (limit < 0 && int64(utf8.RuneCountInString(s)) > -limit) {
 			return dst, false
 		}
+		if (v.Kind == KindString || v.Kind == KindTime) && len(v.Raw) == len(s)+2 && strings.IndexByte(v.Raw, '\\') < 0 {
+			// The string as sent has nothing escaped: its JSON text is the
+			// argument as it is.
+			return append(dst, v.Raw...), true
+		}
 		return appendString(dst, s), true
 	case TypeJSON:
 		if v.Kind == KindArray {
