@@ -22,75 +22,94 @@ const warehouseBenchEvents = 400
 
 // BenchmarkWarehouseVsSendData writes the same medium events (package
 // internal/bench's generator) through the Send Data writer (the baseline)
-// and the warehouse writer, each into a fresh emulator database over real
-// HTTP, in the same run, and reports events/s. Every iteration writes new
-// events (fresh messageIds), in Writes of 200 events, 4 requests in flight.
-// The warehouse writer writes about two rows per event into a dozen
-// tables and creates the tables and columns on the first Writes.
+// and the warehouse writer, each into its own emulator over real HTTP, in
+// the same iterations: every iteration writes new events (fresh
+// messageIds) to both, in Writes of 200 events with 4 requests in flight,
+// the two taking turns at going first so that the load of a shared machine
+// falls on both alike. It reports the events/s of each and their ratio.
+// The warehouse writer writes about two rows per event into a dozen tables
+// and creates the tables and columns on its first Writes.
 func BenchmarkWarehouseVsSendData(b *testing.B) {
 	backends := map[string]string{"embedded": ""}
 	if dsn := os.Getenv("S2_TEST_MARIADB_DSN"); dsn != "" {
 		backends["mariadb"] = dsn
 	}
 	for name, dsn := range backends {
-		for _, action := range []string{"send", "warehouse"} {
-			b.Run(fmt.Sprintf("engine=%s/action=%s", name, action), func(b *testing.B) {
-				db := fmt.Sprintf("s2bench_wh_%d", os.Getpid())
-				em, err := emulator.New(emulator.Config{DSN: dsn, Databases: []string{db}})
-				if err != nil {
-					b.Fatal(err)
-				}
-				defer em.Close()
-				srv := httptest.NewServer(em)
-				defer srv.Close()
-				u, _ := url.Parse(srv.URL)
-				c, err := dataapi.New(dataapi.Config{Host: u.Hostname(), Port: u.Port(), Scheme: "http", User: "root", Database: db,
-					MaxInFlight: 4, Timeout: time.Minute})
-				if err != nil {
-					b.Fatal(err)
-				}
-				ctx := context.Background()
-				if dsn != "" {
-					defer c.Exec(ctx, "DROP DATABASE IF EXISTS "+singlestore.QuoteIdentifier(db)) //nolint:errcheck // cleanup
-				}
-				var write func(ctx context.Context, events [][]byte) *destination.MultiStatus
-				if action == "send" {
-					w, err := singlestore.NewWriter(singlestore.NewExecutor(c), singlestore.WriterConfig{Database: db, Concurrency: 4})
-					if err != nil {
-						b.Fatal(err)
+		b.Run("engine="+name, func(b *testing.B) {
+			ctx := context.Background()
+			send := benchWriter(b, dsn, "send")
+			wh := benchWriter(b, dsn, "warehouse")
+			gen := bench.Generator{Size: bench.SizeMedium}
+			var took [2]time.Duration
+			n := 0
+			for i := 0; b.Loop(); i++ {
+				b.StopTimer()
+				events := gen.Events(i*warehouseBenchEvents, warehouseBenchEvents)
+				b.StartTimer()
+				for turn := 0; turn < 2; turn++ {
+					k := (i + turn) % 2
+					write := send
+					if k == 1 {
+						write = wh
 					}
-					if err := w.CreateTable(ctx); err != nil {
-						b.Fatal(err)
-					}
-					write = w.Write
-				} else {
-					w, err := singlestore.NewWarehouseWriter(singlestore.NewExecutor(c).(singlestore.WarehouseExecutor), singlestore.WarehouseConfig{Database: db, Concurrency: 4})
-					if err != nil {
-						b.Fatal(err)
-					}
-					write = w.Write
-				}
-				gen := bench.Generator{Size: bench.SizeMedium}
-				var elapsed time.Duration
-				n := 0
-				for i := 0; b.Loop(); i++ {
-					b.StopTimer()
-					events := gen.Events(i*warehouseBenchEvents, warehouseBenchEvents)
-					b.StartTimer()
 					start := time.Now()
-					for k := 0; k < len(events); k += 200 {
-						ms := write(ctx, events[k:min(k+200, len(events))])
-						if err := ms.Err(); err != nil {
+					for j := 0; j < len(events); j += 200 {
+						if err := write(ctx, events[j:min(j+200, len(events))]).Err(); err != nil {
 							b.Fatal(err)
 						}
 					}
-					elapsed += time.Since(start)
-					n += len(events)
+					took[k] += time.Since(start)
 				}
-				b.ReportMetric(float64(n)/elapsed.Seconds(), "events/s")
-			})
-		}
+				n += len(events)
+			}
+			sendRate, whRate := float64(n)/took[0].Seconds(), float64(n)/took[1].Seconds()
+			b.ReportMetric(sendRate, "send-events/s")
+			b.ReportMetric(whRate, "warehouse-events/s")
+			b.ReportMetric(whRate/sendRate, "ratio")
+		})
 	}
+}
+
+// benchWriter starts an emulator with a database of its own on the engine
+// of dsn ("" for the embedded one) and returns the Write of the action's
+// writer for it.
+func benchWriter(b *testing.B, dsn, action string) func(ctx context.Context, events [][]byte) *destination.MultiStatus {
+	b.Helper()
+	db := fmt.Sprintf("s2bench_%s_%d", action, os.Getpid())
+	em, err := emulator.New(emulator.Config{DSN: dsn, Databases: []string{db}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(em)
+	u, _ := url.Parse(srv.URL)
+	c, err := dataapi.New(dataapi.Config{Host: u.Hostname(), Port: u.Port(), Scheme: "http", User: "root", Database: db,
+		MaxInFlight: 4, Timeout: time.Minute})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.Cleanup(func() {
+		if dsn != "" {
+			_, _ = c.Exec(ctx, "DROP DATABASE IF EXISTS "+singlestore.QuoteIdentifier(db))
+		}
+		srv.Close()
+		_ = em.Close()
+	})
+	if action == "send" {
+		w, err := singlestore.NewWriter(singlestore.NewExecutor(c), singlestore.WriterConfig{Database: db, Concurrency: 4})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := w.CreateTable(ctx); err != nil {
+			b.Fatal(err)
+		}
+		return w.Write
+	}
+	w, err := singlestore.NewWarehouseWriter(singlestore.NewExecutor(c).(singlestore.WarehouseExecutor), singlestore.WarehouseConfig{Database: db, Concurrency: 4})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return w.Write
 }
 
 // BenchmarkWarehouseEncodeVsSendData is the CPU side of the same
