@@ -237,10 +237,10 @@ func runReplay(cmd *cobra.Command, f *replayFlags, paths []string) (err error) {
 	var (
 		rw        replay.Writer
 		rowsBatch int
+		ww        *singlestore.WarehouseWriter
 	)
 	if f.action == singlestore.WarehouseActionKey {
-		ww, err := newWarehouseReplayWriter(f, tgt, counting, batchSize)
-		if err != nil {
+		if ww, err = newWarehouseReplayWriter(f, tgt, counting, batchSize); err != nil {
 			return usageError(err)
 		}
 		rw, rowsBatch = ww, ww.BatchSize()
@@ -334,6 +334,9 @@ func runReplay(cmd *cobra.Command, f *replayFlags, paths []string) (err error) {
 	}
 	if err := sum.WriteText(stderr, replay.TextOptions{DryRun: f.dryRun, Dedupe: f.dedupe}); err != nil && runErr == nil {
 		runErr = err
+	}
+	if ww != nil {
+		printWarehouseConflicts(stderr, ww.Conflicts())
 	}
 	if tgt.dry != nil && f.out != "" {
 		fmt.Fprintf(stderr, "request bodies: %s\n", f.out)

@@ -48,6 +48,38 @@ func newWarehouseReplayWriter(f *replayFlags, tgt *replayTarget, counting *repla
 	})
 }
 
+// printWarehouseConflicts writes the values that went to _unmapped, by
+// table, column and reason, most first.
+func printWarehouseConflicts(w io.Writer, conflicts map[warehouse.Conflict]int64) {
+	if len(conflicts) == 0 {
+		fmt.Fprintln(w, "_unmapped: no values (every value fit a column)")
+		return
+	}
+	list := make([]planConflict, 0, len(conflicts))
+	var total int64
+	for c, n := range conflicts {
+		list = append(list, planConflict{Conflict: c, Count: n})
+		total += n
+	}
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].Count != list[j].Count {
+			return list[i].Count > list[j].Count
+		}
+		a, b := list[i].Conflict, list[j].Conflict
+		return a.Table+"."+a.Column+" "+a.Reason < b.Table+"."+b.Column+" "+b.Reason
+	})
+	fmt.Fprintf(w, "_unmapped: %d values kept in the _unmapped JSON column, not in a column of their own:\n", total)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for i, c := range list {
+		if i == 10 {
+			fmt.Fprintf(tw, "  … and %d more\n", len(list)-i)
+			break
+		}
+		fmt.Fprintf(tw, "  %s.%s\t%s\t%d\n", c.Table, c.Column, c.Reason, c.Count)
+	}
+	_ = tw.Flush()
+}
+
 // tableCount is one table and its row count.
 type tableCount struct {
 	Table string `json:"table"`

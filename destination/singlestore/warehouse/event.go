@@ -431,8 +431,9 @@ func (b *rowBuilder) stdTime(col string, v gjson.Result, t time.Time, use bool) 
 	b.std(col, TypeDateTime, Value{Kind: KindTime, Raw: v.Raw, Time: t})
 }
 
-// isStandardColumn reports whether col belongs to the table's own columns,
-// which no property, trait or context key may take.
+// isStandardColumn reports whether col is one of the row's table's own
+// columns (StandardColumns), which no property, trait or context key may
+// take.
 func (b *rowBuilder) isStandardColumn(col string) bool {
 	switch col {
 	case ColumnID, ColumnReceivedAt, ColumnUUIDTS, ColumnUnmapped:
@@ -442,9 +443,20 @@ func (b *rowBuilder) isStandardColumn(col string) bool {
 		return false
 	}
 	switch col {
-	case ColumnAnonymousID, ColumnUserID, ColumnSentAt, ColumnOriginalTimestamp, ColumnTimestamp,
-		ColumnEvent, ColumnEventText, ColumnName, ColumnGroupID, ColumnPreviousID:
+	case ColumnAnonymousID, ColumnUserID, ColumnSentAt, ColumnOriginalTimestamp, ColumnTimestamp:
 		return true
+	case ColumnName:
+		return b.row.Table == TablePages || b.row.Table == TableScreens
+	case ColumnGroupID:
+		return b.row.Table == TableGroups
+	case ColumnPreviousID:
+		return b.row.Table == TableAliases
+	case ColumnEvent, ColumnEventText:
+		switch b.row.Table {
+		case TableIdentifies, TablePages, TableScreens, TableGroups, TableAliases:
+			return false
+		}
+		return true // tracks and the event tables
 	}
 	return false
 }

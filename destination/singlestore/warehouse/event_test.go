@@ -265,3 +265,23 @@ func FuzzRows(f *testing.F) {
 		}
 	})
 }
+
+// TestStandardColumnsAreThoseOfTheTable checks that a key is refused only
+// when its column is a standard column of its own table: a group trait
+// "name" is a column of groups, a page property "name" is not.
+func TestStandardColumnsAreThoseOfTheTable(t *testing.T) {
+	rows := rowsOf(t,
+		`{"type":"group","messageId":"g","groupId":"a","timestamp":"2025-07-07T10:00:00Z","traits":{"name":"Acme","event":"x","group_id":"y"}}`,
+		`{"type":"page","messageId":"p","name":"Home","timestamp":"2025-07-07T10:00:00Z","properties":{"name":"Other","group_id":"z"}}`,
+		`{"type":"track","event":"E","messageId":"t","timestamp":"2025-07-07T10:00:00Z","properties":{"name":"n","event":"e"}}`)
+	args, conflicts := encodeAll(t, NewSchema(0), rows)
+	assert.JSONEq(t, `"Acme"`, string(args[0]["name"]), "groups")
+	assert.JSONEq(t, `"x"`, string(args[0]["event"]))
+	assert.JSONEq(t, `{"group_id":"y"}`, string(args[0]["_unmapped"]))
+	assert.JSONEq(t, `"Home"`, string(args[2]["name"]), "pages")
+	assert.JSONEq(t, `"z"`, string(args[2]["group_id"]))
+	assert.JSONEq(t, `{"name":"Other"}`, string(args[2]["_unmapped"]))
+	assert.JSONEq(t, `"n"`, string(args[4]["name"]), "an event table")
+	assert.JSONEq(t, `{"event":"e"}`, string(args[4]["_unmapped"]))
+	assert.Len(t, conflicts, 3)
+}
