@@ -18,6 +18,7 @@ import (
 
 	"github.com/s2segment/s2segment/dataapi/emulator"
 	"github.com/s2segment/s2segment/destination/singlestore"
+	"github.com/s2segment/s2segment/destination/singlestore/warehouse"
 	"github.com/s2segment/s2segment/fixtures"
 )
 
@@ -208,4 +209,66 @@ func TestServeConfigAction(t *testing.T) {
 		require.Error(t, err, tc.json)
 		assert.Contains(t, err.Error(), tc.want)
 	}
+}
+
+// TestWarehousePlan plans the bundled fixtures against an empty schema
+// (text and --json), then replays them into an emulator and plans again
+// against it: nothing is left to create, and nothing was written by plan.
+func TestWarehousePlan(t *testing.T) {
+	code, out, errOut := runCLI(t, "", "warehouse", "plan")
+	require.Equal(t, exitOK, code, errOut)
+	assert.Contains(t, out, "against an empty schema (nothing written)")
+	assert.Contains(t, out, "create project_created")
+	assert.Contains(t, out, "r_n_g_r_nt_lendi.名前")
+
+	code, out, errOut = runCLI(t, "", "warehouse", "plan", "--json")
+	require.Equal(t, exitOK, code, errOut)
+	var p plan
+	require.NoError(t, json.Unmarshal([]byte(out), &p))
+	want, err := fixtures.Expect(fixtures.DefaultDir)
+	require.NoError(t, err)
+	assert.Equal(t, sumRows(want.Rows), p.Events)
+	byName := map[string]planTable{}
+	for _, tb := range p.Tables {
+		byName[tb.Table] = tb
+	}
+	pc := byName["project_created"]
+	assert.True(t, pc.Create)
+	assert.Equal(t, int64(6), pc.Rows)
+	assert.Contains(t, pc.Columns, planColumn{Name: "member_count", Type: "BIGINT"})
+	assert.Contains(t, pc.Columns, planColumn{Name: "public", Type: "BOOL"})
+	assert.Contains(t, pc.Columns, planColumn{Name: "id", Type: "VARCHAR(255) NOT NULL"})
+	assert.Equal(t, []planConflict{{Conflict: warehouse.Conflict{Table: "r_n_g_r_nt_lendi", Column: "名前", Reason: warehouse.ReasonNoName}, Count: 1}}, p.Conflicts)
+
+	tt := newTestTarget(t, "")
+	hostArgs := []string{"--host", tt.host, "--port", tt.port, "--scheme", "http", "--user", "root", "--password", "x", "--database", tt.database}
+	code, out, errOut = runCLI(t, "", append([]string{"warehouse", "plan", "--json"}, hostArgs...)...)
+	require.Equal(t, exitOK, code, errOut)
+	require.NoError(t, json.Unmarshal([]byte(out), &p))
+	assert.Equal(t, "the tables of "+tt.database, p.Against)
+	tables, err := warehouseTables(context.Background(), tt.client, tt.database)
+	require.NoError(t, err)
+	assert.Empty(t, tables, "plan writes nothing")
+
+	code, _, errOut = runCLI(t, "", tt.args("--action", "warehouse", "--quiet")...)
+	require.Equal(t, exitOK, code, errOut)
+	code, out, errOut = runCLI(t, "", append([]string{"warehouse", "plan", "--json"}, hostArgs...)...)
+	require.Equal(t, exitOK, code, errOut)
+	var again plan
+	require.NoError(t, json.Unmarshal([]byte(out), &again))
+	for _, tb := range again.Tables {
+		assert.False(t, tb.Create, tb.Table)
+		assert.Empty(t, tb.Columns, "%s: every column exists after the replay", tb.Table)
+	}
+
+	// A type conflict against the live schema: member_count is BIGINT.
+	ev := `{"type":"track","event":"Project Created","messageId":"x-1","timestamp":"2025-07-07T10:00:00Z","properties":{"memberCount":2.5,"newProp":"n"}}`
+	code, out, errOut = runCLI(t, ev, append([]string{"warehouse", "plan"}, append(hostArgs, "-")...)...)
+	require.Equal(t, exitOK, code, errOut)
+	assert.Contains(t, out, "add to project_created")
+	assert.Contains(t, out, "new_prop")
+	assert.Contains(t, out, "project_created.member_count  type conflict")
+
+	code, _, _ = runCLI(t, `{"type":"track"}`, "warehouse", "plan", "-")
+	assert.Equal(t, exitFailed, code, "an invalid event")
 }
