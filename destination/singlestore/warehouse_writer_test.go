@@ -131,14 +131,6 @@ func TestUsersKeepLatestNonNullTraits(t *testing.T) {
 func TestConcurrentWritersAddColumns(t *testing.T) {
 	for name, open := range warehouseBackends(t, "s2seg_wh_conc") {
 		t.Run(name, func(t *testing.T) {
-			if name == "embedded" {
-				// go-mysql-server's in-memory tables keep a copy per session
-				// and the last commit wins, DDL included: an ALTER TABLE from
-				// one connection can drop a column another connection has
-				// just added (seen as Error 1054 on the next insert). The
-				// real engines (MariaDB here, SingleStore) do not.
-				t.Skip("the embedded engine loses concurrent ALTER TABLEs from different connections")
-			}
 			c := open(t)
 			w1 := newWarehouseWriter(t, c, "s2seg_wh_conc", nil)
 			w2 := newWarehouseWriter(t, c, "s2seg_wh_conc", nil)
