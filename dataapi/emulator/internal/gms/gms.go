@@ -81,6 +81,7 @@ func Start(databases ...string) (*Engine, error) {
 	starts.Lock()
 	engine := sqle.NewDefault(pro)
 	starts.Unlock()
+	engine.Analyzer.Catalog.RegisterFunction(sql.NewEmptyContext(), sql.Function1{Name: ExactJSONFunc, Fn: newExactJSON})
 
 	sessions := func(ctx context.Context, c *vmysql.Conn, addr string) (sql.Session, error) {
 		host, user := "", ""

@@ -1,0 +1,68 @@
+package gms
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/types"
+)
+
+// ExactJSONFunc names a function the engine gains: s2_exact_json(text) is a
+// JSON value that keeps text byte for byte. go-mysql-server parses JSON
+// text into Go values (numbers into float64), so a JSON column given a
+// plain string stores 123456789012345678901234567890 as
+// 1.2345678901234568e+29; a value from s2_exact_json is stored and answered
+// as it was written, while JSON functions still read it.
+const ExactJSONFunc = "s2_exact_json"
+
+// exactJSON is the s2_exact_json expression.
+type exactJSON struct{ arg sql.Expression }
+
+var _ sql.FunctionExpression = exactJSON{}
+
+func newExactJSON(e sql.Expression) sql.Expression { return exactJSON{e} }
+
+func (e exactJSON) FunctionName() string { return ExactJSONFunc }
+func (e exactJSON) Description() string {
+	return "returns its argument as a JSON value that keeps the text as written"
+}
+func (e exactJSON) Resolved() bool             { return e.arg.Resolved() }
+func (e exactJSON) String() string             { return fmt.Sprintf("%s(%s)", ExactJSONFunc, e.arg) }
+func (e exactJSON) Type() sql.Type             { return types.JSON }
+func (e exactJSON) IsNullable() bool           { return e.arg.IsNullable() }
+func (e exactJSON) Children() []sql.Expression { return []sql.Expression{e.arg} }
+func (e exactJSON) WithChildren(c ...sql.Expression) (sql.Expression, error) {
+	if len(c) != 1 {
+		return nil, sql.ErrInvalidChildrenNumber.New(e, len(c), 1)
+	}
+	return exactJSON{c[0]}, nil
+}
+
+// Eval validates the argument as JSON and keeps its bytes. Values that are
+// already JSON (or numbers, say) take the engine's own conversion.
+func (e exactJSON) Eval(ctx *sql.Context, row sql.Row) (any, error) {
+	v, err := e.arg.Eval(ctx, row)
+	if err != nil || v == nil {
+		return v, err
+	}
+	var b []byte
+	switch x := v.(type) {
+	case string:
+		b = []byte(x)
+	case []byte:
+		b = append([]byte(nil), x...)
+	default:
+		doc, _, err := types.JSON.Convert(ctx, v)
+		return doc, err
+	}
+	if !json.Valid(b) {
+		// The engine's own error for the same text.
+		_, _, err := types.JSON.Convert(ctx, b)
+		if err == nil {
+			err = sql.ErrInvalidJson.New("invalid JSON")
+		}
+		return nil, err
+	}
+	return types.NewLazyJSONDocument(b), nil
+}
