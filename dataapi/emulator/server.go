@@ -356,6 +356,18 @@ func (s *Server) execute(ctx context.Context, ep endpoint, req *request) ([]byte
 		defer p.done()
 		query = p.sql
 	}
+	if e := s.backend.engine; e != nil && st.Keyword == "CREATE" && st.Clauses != nil {
+		// The embedded engine checks unique keys by scanning the table;
+		// it gets them as hash indexes instead (internal/gms/keyed.go).
+		if out, db, table, keys, ok := uniqueKeyEntries(query); ok {
+			if db == "" {
+				db = req.Database
+			}
+			e.ExpectUniqueKeys(db, table, keys)
+			defer e.ExpectUniqueKeys(db, table, nil)
+			query = out
+		}
+	}
 	var out []byte
 	err := s.backend.withConn(ctx, req.Database, st.Keyword, func(conn *sql.Conn) error {
 		var err error

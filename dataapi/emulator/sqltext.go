@@ -516,3 +516,111 @@ func adaptTableOptions(sql string, opts []token) []cut {
 	}
 	return cuts
 }
+
+// uniqueKeyEntries takes the table-level UNIQUE keys out of a CREATE TABLE
+// (already adapted): UNIQUE [KEY | INDEX] [name] (cols) [USING …] and
+// CONSTRAINT [name] UNIQUE …. It returns the statement without them, the
+// table's database qualifier ("" if none) and name, and each key's
+// columns; ok is false when there is nothing to take out. The embedded
+// engine keeps such keys in a hash index of its own (see
+// internal/gms/keyed.go), since its tables check them by scanning.
+func uniqueKeyEntries(sql string) (out, db, table string, keys [][]string, ok bool) {
+	sig := significant(scanSQL(sql))
+	i := 1
+	for i < len(sig) && !sig[i].is(sql, "TABLE") {
+		if sig[i].kind != tokWord {
+			return "", "", "", nil, false
+		}
+		i++
+	}
+	i++
+	if i+2 < len(sig) && sig[i].is(sql, "IF") && sig[i+1].is(sql, "NOT") && sig[i+2].is(sql, "EXISTS") {
+		i += 3
+	}
+	var name []string
+	for i < len(sig) && (sig[i].kind == tokWord || sig[i].kind == tokQuotedID || sig[i].isPunct(sql, '.')) {
+		if !sig[i].isPunct(sql, '.') {
+			name = append(name, unquoteIdent(sig[i].text(sql)))
+		}
+		i++
+	}
+	switch len(name) {
+	case 1:
+		table = name[0]
+	case 2:
+		db, table = name[0], name[1]
+	default:
+		return "", "", "", nil, false
+	}
+	if i >= len(sig) || !sig[i].isPunct(sql, '(') {
+		return "", "", "", nil, false
+	}
+	open := i
+	type entry struct{ first, last int }
+	var entries []entry
+	depth, first, closeAt := 0, open+1, -1
+	for j := open; j < len(sig) && closeAt < 0; j++ {
+		switch {
+		case sig[j].isPunct(sql, '('):
+			depth++
+		case sig[j].isPunct(sql, ')'):
+			depth--
+			if depth == 0 {
+				if first <= j-1 {
+					entries = append(entries, entry{first, j - 1})
+				}
+				closeAt = j
+			}
+		case sig[j].isPunct(sql, ',') && depth == 1:
+			entries = append(entries, entry{first, j - 1})
+			first = j + 1
+		}
+	}
+	if closeAt < 0 {
+		return "", "", "", nil, false
+	}
+	var kept []string
+	for _, e := range entries {
+		ent := sig[e.first : e.last+1]
+		k := 0
+		if len(ent) > 1 && ent[0].is(sql, "CONSTRAINT") {
+			k = 1
+			if len(ent) > 2 && !ent[1].is(sql, "UNIQUE") {
+				k = 2
+			}
+		}
+		if k >= len(ent) || !ent[k].is(sql, "UNIQUE") {
+			kept = append(kept, sql[ent[0].start:ent[len(ent)-1].end])
+			continue
+		}
+		// The column list: the first parenthesized group.
+		var cols []string
+		d := 0
+		for _, t := range ent[k+1:] {
+			if t.isPunct(sql, '(') {
+				d++
+				continue
+			}
+			if t.isPunct(sql, ')') {
+				d--
+				if d == 0 {
+					break
+				}
+				continue
+			}
+			if d == 1 && (t.kind == tokQuotedID || (t.kind == tokWord && !t.is(sql, "ASC") && !t.is(sql, "DESC") && !isDigits(t.text(sql)))) {
+				cols = append(cols, strings.ToLower(unquoteIdent(t.text(sql))))
+			}
+		}
+		if len(cols) == 0 {
+			kept = append(kept, sql[ent[0].start:ent[len(ent)-1].end])
+			continue
+		}
+		keys = append(keys, cols)
+	}
+	if len(keys) == 0 || len(kept) == 0 {
+		return "", "", "", nil, false
+	}
+	out = sql[:sig[open].start] + "(" + strings.Join(kept, ", ") + ")" + sql[sig[closeAt].end:]
+	return out, db, table, keys, true
+}

@@ -1,7 +1,6 @@
 package gms
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -39,7 +38,8 @@ func (e exactJSON) WithChildren(c ...sql.Expression) (sql.Expression, error) {
 	return exactJSON{c[0]}, nil
 }
 
-// Eval validates the argument as JSON and keeps its bytes. Values that are
+// Eval checks the argument as the engine checks JSON text and keeps its
+// bytes. Values that are
 // already JSON (or numbers, say) take the engine's own conversion.
 func (e exactJSON) Eval(ctx *sql.Context, row sql.Row) (any, error) {
 	v, err := e.arg.Eval(ctx, row)
@@ -56,12 +56,10 @@ func (e exactJSON) Eval(ctx *sql.Context, row sql.Row) (any, error) {
 		doc, _, err := types.JSON.Convert(ctx, v)
 		return doc, err
 	}
-	if !json.Valid(b) {
-		// The engine's own error for the same text.
-		_, _, err := types.JSON.Convert(ctx, b)
-		if err == nil {
-			err = sql.ErrInvalidJson.New("invalid JSON")
-		}
+	// The engine's own conversion judges the text, so whatever it refuses
+	// (invalid JSON, numbers no float64 holds such as 1e400) is refused
+	// with its error; only the stored text is the one given.
+	if _, _, err := types.JSON.Convert(ctx, b); err != nil {
 		return nil, err
 	}
 	return types.NewLazyJSONDocument(b), nil

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 
 	sqle "github.com/dolthub/go-mysql-server"
@@ -41,6 +42,7 @@ type Engine struct {
 	ln       *pipeListener
 	done     chan struct{}
 	once     sync.Once
+	keys     *keySet
 }
 
 var quietOnce sync.Once
@@ -70,6 +72,7 @@ func Start(databases ...string) (*Engine, error) {
 			logrus.SetLevel(logrus.WarnLevel)
 		}
 	})
+	keys := newKeySet()
 	dbs := make([]sql.Database, 0, len(databases))
 	for _, name := range databases {
 		db := memory.NewDatabase(name)
@@ -79,7 +82,9 @@ func Start(databases ...string) (*Engine, error) {
 	pro := memory.NewDBProvider(dbs...)
 	pro.WithOption(memory.NativeIndexProvider(true))
 	starts.Lock()
-	engine := sqle.NewDefault(pro)
+	// The engine sees the databases through keyedProvider; sessions keep
+	// the plain provider, whose databases they commit to.
+	engine := sqle.NewDefault(keyedProvider{pro, keys})
 	starts.Unlock()
 	engine.Analyzer.Catalog.RegisterFunction(sql.NewEmptyContext(), sql.Function1{Name: ExactJSONFunc, Fn: newExactJSON})
 
@@ -94,14 +99,14 @@ func Start(databases ...string) (*Engine, error) {
 		return memory.NewSession(base, pro), nil
 	}
 	ln := newPipeListener()
-	wrap := func(h vmysql.Handler) (vmysql.Handler, error) { return fspHandler{h}, nil }
+	wrap := func(h vmysql.Handler) (vmysql.Handler, error) { return fspHandler{h, keys}, nil }
 	srv, err := server.NewServerWithHandler(server.Config{Listener: ln, MaxLoggedQueryLen: -1}, engine, sql.NewContext, sessions, nil, wrap)
 	if err != nil {
 		ln.Close()
 		_ = engine.Close()
 		return nil, fmt.Errorf("starting embedded engine: %w", err)
 	}
-	e := &Engine{provider: pro, engine: engine, srv: srv, ln: ln, done: make(chan struct{})}
+	e := &Engine{provider: pro, engine: engine, srv: srv, ln: ln, done: make(chan struct{}), keys: keys}
 	go func() {
 		defer close(e.done)
 		srv.Listener.Accept() // returns when the listener is closed
@@ -148,9 +153,33 @@ func (e *Engine) Close() error {
 // go-mysql-server trims trailing zeros ("10:19:25.665" for
 // "10:19:25.665000"). It pads every date and time column whose precision
 // the engine reports, which in go-mysql-server v0.20.0 is DATETIME only.
-type fspHandler struct{ vmysql.Handler }
+//
+// It also marks the keyed tables' indexes stale after statements that may
+// change rows without them (see keyed.go).
+type fspHandler struct {
+	vmysql.Handler
+	keys *keySet
+}
+
+// staleAfter lists first keywords of statements after which the unique
+// indexes are rebuilt from the rows.
+var staleAfter = map[string]bool{
+	"ROLLBACK": true, "ALTER": true, "TRUNCATE": true, "LOAD": true, "UPDATE": true, "DELETE": true, "REPLACE": true,
+}
+
+func firstKeyword(q string) string {
+	q = strings.TrimLeft(q, " \t\r\n(")
+	end := strings.IndexFunc(q, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') })
+	if end < 0 {
+		end = len(q)
+	}
+	return strings.ToUpper(q[:end])
+}
 
 func (h fspHandler) ComQuery(ctx context.Context, c *vmysql.Conn, query string, callback vmysql.ResultSpoolFn) error {
+	if staleAfter[firstKeyword(query)] {
+		defer h.markStale()
+	}
 	var fields []*querypb.Field
 	return h.Handler.ComQuery(ctx, c, query, func(res *sqltypes.Result, more bool) error {
 		if res != nil && len(res.Fields) > 0 {
@@ -161,6 +190,16 @@ func (h fspHandler) ComQuery(ctx context.Context, c *vmysql.Conn, query string, 
 		}
 		return callback(res, more)
 	})
+}
+
+func (h fspHandler) markStale() {
+	h.keys.mu.Lock()
+	defer h.keys.mu.Unlock()
+	for _, ix := range h.keys.tables {
+		ix.mu.Lock()
+		ix.stale = true
+		ix.mu.Unlock()
+	}
 }
 
 func padFractions(fields []*querypb.Field, rows [][]sqltypes.Value) {
