@@ -1,6 +1,7 @@
 package gms
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -62,5 +63,35 @@ func (e exactJSON) Eval(ctx *sql.Context, row sql.Row) (any, error) {
 	if _, _, err := types.JSON.Convert(ctx, b); err != nil {
 		return nil, err
 	}
-	return types.NewLazyJSONDocument(b), nil
+	return exactDoc(b), nil
 }
+
+// exactDoc is a JSON document kept as its text. The engine reads it
+// through ToInterface, parsed anew each time and not kept, so a stored row
+// costs its text's size; go-mysql-server's own LazyJSONDocument keeps the
+// parsed value once anything (the in-memory table's partition hash does,
+// through String) has asked for it.
+type exactDoc []byte
+
+var (
+	_ sql.JSONWrapper = exactDoc(nil)
+	_ types.JSONBytes = exactDoc(nil)
+)
+
+// Clone implements sql.JSONWrapper; the text is never changed in place.
+func (d exactDoc) Clone(context.Context) sql.JSONWrapper { return d }
+
+// ToInterface implements sql.JSONWrapper.
+func (d exactDoc) ToInterface() (any, error) {
+	doc, _, err := types.JSON.Convert(context.Background(), []byte(d))
+	if err != nil {
+		return nil, err
+	}
+	return doc.(sql.JSONWrapper).ToInterface()
+}
+
+// GetBytes implements types.JSONBytes: the engine answers these bytes.
+func (d exactDoc) GetBytes() ([]byte, error) { return d, nil }
+
+// String is the text, as given.
+func (d exactDoc) String() string { return string(d) }

@@ -570,6 +570,7 @@ func (u uniqueIndex) ID() string {
 }
 func (u uniqueIndex) Database() string { return u.t.ix.db }
 func (u uniqueIndex) Table() string    { return u.t.Name() }
+
 // Expressions names the key's columns as the schema spells them.
 func (u uniqueIndex) Expressions() []string {
 	sch := u.t.Schema()
