@@ -357,14 +357,15 @@ func (s *Server) execute(ctx context.Context, ep endpoint, req *request) ([]byte
 		query = p.sql
 	}
 	if e := s.backend.engine; e != nil && st.Keyword == "CREATE" && st.Clauses != nil {
-		// The embedded engine checks unique keys by scanning the table;
-		// it gets them as hash indexes instead (internal/gms/keyed.go).
-		if out, db, table, keys, ok := uniqueKeyEntries(query); ok {
+		// The embedded engine's own tables cost O(n) per statement and
+		// check unique keys by scanning; tables it can keep go to its
+		// store tables instead (internal/gms/store.go).
+		if out, db, table, keys, ok := storeDDL(query); ok {
 			if db == "" {
 				db = req.Database
 			}
-			e.ExpectUniqueKeys(db, table, keys)
-			defer e.ExpectUniqueKeys(db, table, nil)
+			e.ExpectTable(db, table, keys)
+			defer e.ForgetExpected(db, table)
 			query = out
 		}
 	}

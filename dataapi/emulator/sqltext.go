@@ -517,18 +517,21 @@ func adaptTableOptions(sql string, opts []token) []cut {
 	return cuts
 }
 
-// uniqueKeyEntries takes the table-level UNIQUE keys out of a CREATE TABLE
-// (already adapted): UNIQUE [KEY | INDEX] [name] (cols) [USING …] and
-// CONSTRAINT [name] UNIQUE …. It returns the statement without them, the
-// table's database qualifier ("" if none) and name, and each key's
-// columns; ok is false when there is nothing to take out. The embedded
-// engine keeps such keys in a hash index of its own (see
-// internal/gms/keyed.go), since its tables check them by scanning.
-func uniqueKeyEntries(sql string) (out, db, table string, keys [][]string, ok bool) {
+// storeDDL prepares a CREATE TABLE (already adapted) for the embedded
+// engine's store tables (internal/gms/store.go), whose inserts cost the
+// same at any table size: it takes the table-level UNIQUE keys out —
+// UNIQUE [KEY | INDEX] [name] (cols) [USING …] and CONSTRAINT [name]
+// UNIQUE … — and returns the statement without them, the table's database
+// qualifier ("" if none) and name, and each key's columns. ok is false for
+// a table the store cannot keep: a temporary one, one made by LIKE or
+// SELECT, or one with a primary key, another index or key, a constraint,
+// or a column with a key, AUTO_INCREMENT, a reference, a check or a
+// generated value; those stay with the engine's own tables.
+func storeDDL(sql string) (out, db, table string, keys [][]string, ok bool) {
 	sig := significant(scanSQL(sql))
 	i := 1
 	for i < len(sig) && !sig[i].is(sql, "TABLE") {
-		if sig[i].kind != tokWord {
+		if sig[i].kind != tokWord || sig[i].is(sql, "TEMPORARY") {
 			return "", "", "", nil, false
 		}
 		i++
@@ -579,48 +582,85 @@ func uniqueKeyEntries(sql string) (out, db, table string, keys [][]string, ok bo
 	if closeAt < 0 {
 		return "", "", "", nil, false
 	}
+	for _, t := range sig[closeAt+1:] {
+		if t.is(sql, "SELECT") || t.is(sql, "AS") || t.is(sql, "LIKE") || t.is(sql, "PARTITION") || t.isPunct(sql, '(') {
+			return "", "", "", nil, false
+		}
+	}
 	var kept []string
 	for _, e := range entries {
 		ent := sig[e.first : e.last+1]
 		k := 0
-		if len(ent) > 1 && ent[0].is(sql, "CONSTRAINT") {
+		if ent[0].is(sql, "CONSTRAINT") {
 			k = 1
 			if len(ent) > 2 && !ent[1].is(sql, "UNIQUE") {
 				k = 2
 			}
 		}
-		if k >= len(ent) || !ent[k].is(sql, "UNIQUE") {
-			kept = append(kept, sql[ent[0].start:ent[len(ent)-1].end])
+		if k < len(ent) && ent[k].is(sql, "UNIQUE") {
+			cols, ok := keyColumns(sql, ent[k+1:])
+			if !ok {
+				return "", "", "", nil, false
+			}
+			keys = append(keys, cols)
 			continue
 		}
-		// The column list: the first parenthesized group.
-		var cols []string
-		d := 0
-		for _, t := range ent[k+1:] {
-			if t.isPunct(sql, '(') {
-				d++
-				continue
-			}
-			if t.isPunct(sql, ')') {
-				d--
-				if d == 0 {
-					break
-				}
-				continue
-			}
-			if d == 1 && (t.kind == tokQuotedID || (t.kind == tokWord && !t.is(sql, "ASC") && !t.is(sql, "DESC") && !isDigits(t.text(sql)))) {
-				cols = append(cols, strings.ToLower(unquoteIdent(t.text(sql))))
-			}
+		if k > 0 || !columnDefinition(sql, ent) {
+			return "", "", "", nil, false
 		}
-		if len(cols) == 0 {
-			kept = append(kept, sql[ent[0].start:ent[len(ent)-1].end])
-			continue
-		}
-		keys = append(keys, cols)
+		kept = append(kept, sql[ent[0].start:ent[len(ent)-1].end])
 	}
-	if len(keys) == 0 || len(kept) == 0 {
+	if len(kept) == 0 {
 		return "", "", "", nil, false
 	}
 	out = sql[:sig[open].start] + "(" + strings.Join(kept, ", ") + ")" + sql[sig[closeAt].end:]
 	return out, db, table, keys, true
+}
+
+// keyColumns reads the column list of a key: the first parenthesized
+// group of toks, plain columns only (no prefix lengths or expressions).
+func keyColumns(sql string, toks []token) ([]string, bool) {
+	var cols []string
+	d := 0
+	for _, t := range toks {
+		switch {
+		case t.isPunct(sql, '('):
+			d++
+			if d > 1 {
+				return nil, false
+			}
+		case t.isPunct(sql, ')'):
+			return cols, len(cols) > 0
+		case d == 1 && t.isPunct(sql, ','):
+		case d == 1 && (t.kind == tokQuotedID || t.kind == tokWord) && !t.is(sql, "ASC") && !t.is(sql, "DESC"):
+			cols = append(cols, strings.ToLower(unquoteIdent(t.text(sql))))
+		case d == 1:
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
+// notInStoreColumns are words that make a column definition one the
+// store tables do not keep.
+var notInStoreColumns = map[string]bool{
+	"PRIMARY": true, "UNIQUE": true, "KEY": true, "AUTO_INCREMENT": true, "REFERENCES": true,
+	"CHECK": true, "GENERATED": true, "AS": true, "SERIAL": true, "CONSTRAINT": true,
+}
+
+// columnDefinition reports whether a definition-list entry is a column
+// definition the store tables keep.
+func columnDefinition(sql string, ent []token) bool {
+	if ent[0].kind == tokWord {
+		switch strings.ToUpper(ent[0].text(sql)) {
+		case "PRIMARY", "KEY", "INDEX", "FULLTEXT", "SPATIAL", "FOREIGN", "CHECK", "CONSTRAINT", "UNIQUE", "VECTOR":
+			return false
+		}
+	}
+	for _, t := range ent[1:] {
+		if t.kind == tokWord && notInStoreColumns[strings.ToUpper(t.text(sql))] {
+			return false
+		}
+	}
+	return true
 }

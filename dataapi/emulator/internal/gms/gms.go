@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strings"
 	"sync"
 
 	sqle "github.com/dolthub/go-mysql-server"
@@ -42,7 +41,7 @@ type Engine struct {
 	ln       *pipeListener
 	done     chan struct{}
 	once     sync.Once
-	keys     *keySet
+	stores   *stores
 }
 
 var quietOnce sync.Once
@@ -72,7 +71,7 @@ func Start(databases ...string) (*Engine, error) {
 			logrus.SetLevel(logrus.WarnLevel)
 		}
 	})
-	keys := newKeySet()
+	st := newStores()
 	dbs := make([]sql.Database, 0, len(databases))
 	for _, name := range databases {
 		db := memory.NewDatabase(name)
@@ -84,7 +83,7 @@ func Start(databases ...string) (*Engine, error) {
 	starts.Lock()
 	// The engine sees the databases through keyedProvider; sessions keep
 	// the plain provider, whose databases they commit to.
-	engine := sqle.NewDefault(keyedProvider{pro, keys})
+	engine := sqle.NewDefault(keyedProvider{pro, st})
 	starts.Unlock()
 	engine.Analyzer.Catalog.RegisterFunction(sql.NewEmptyContext(), sql.Function1{Name: ExactJSONFunc, Fn: newExactJSON})
 
@@ -99,14 +98,14 @@ func Start(databases ...string) (*Engine, error) {
 		return memory.NewSession(base, pro), nil
 	}
 	ln := newPipeListener()
-	wrap := func(h vmysql.Handler) (vmysql.Handler, error) { return fspHandler{h, keys}, nil }
+	wrap := func(h vmysql.Handler) (vmysql.Handler, error) { return fspHandler{h}, nil }
 	srv, err := server.NewServerWithHandler(server.Config{Listener: ln, MaxLoggedQueryLen: -1}, engine, sql.NewContext, sessions, nil, wrap)
 	if err != nil {
 		ln.Close()
 		_ = engine.Close()
 		return nil, fmt.Errorf("starting embedded engine: %w", err)
 	}
-	e := &Engine{provider: pro, engine: engine, srv: srv, ln: ln, done: make(chan struct{}), keys: keys}
+	e := &Engine{provider: pro, engine: engine, srv: srv, ln: ln, done: make(chan struct{}), stores: st}
 	go func() {
 		defer close(e.done)
 		srv.Listener.Accept() // returns when the listener is closed
@@ -153,33 +152,9 @@ func (e *Engine) Close() error {
 // go-mysql-server trims trailing zeros ("10:19:25.665" for
 // "10:19:25.665000"). It pads every date and time column whose precision
 // the engine reports, which in go-mysql-server v0.20.0 is DATETIME only.
-//
-// It also marks the keyed tables' indexes stale after statements that may
-// change rows without them (see keyed.go).
-type fspHandler struct {
-	vmysql.Handler
-	keys *keySet
-}
-
-// staleAfter lists first keywords of statements after which the unique
-// indexes are rebuilt from the rows.
-var staleAfter = map[string]bool{
-	"ROLLBACK": true, "ALTER": true, "TRUNCATE": true, "LOAD": true, "UPDATE": true, "DELETE": true, "REPLACE": true,
-}
-
-func firstKeyword(q string) string {
-	q = strings.TrimLeft(q, " \t\r\n(")
-	end := strings.IndexFunc(q, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') })
-	if end < 0 {
-		end = len(q)
-	}
-	return strings.ToUpper(q[:end])
-}
+type fspHandler struct{ vmysql.Handler }
 
 func (h fspHandler) ComQuery(ctx context.Context, c *vmysql.Conn, query string, callback vmysql.ResultSpoolFn) error {
-	if staleAfter[firstKeyword(query)] {
-		defer h.markStale()
-	}
 	var fields []*querypb.Field
 	return h.Handler.ComQuery(ctx, c, query, func(res *sqltypes.Result, more bool) error {
 		if res != nil && len(res.Fields) > 0 {
@@ -190,16 +165,6 @@ func (h fspHandler) ComQuery(ctx context.Context, c *vmysql.Conn, query string, 
 		}
 		return callback(res, more)
 	})
-}
-
-func (h fspHandler) markStale() {
-	h.keys.mu.Lock()
-	defer h.keys.mu.Unlock()
-	for _, ix := range h.keys.tables {
-		ix.mu.Lock()
-		ix.stale = true
-		ix.mu.Unlock()
-	}
 }
 
 func padFractions(fields []*querypb.Field, rows [][]sqltypes.Value) {
