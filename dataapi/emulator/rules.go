@@ -40,6 +40,13 @@ const (
 	docDataAPI = "https://docs.singlestore.com/cloud/reference/data-api/"
 )
 
+// ruleDocs are the pages of the rules the emulator enforces; every one is
+// the doc of a case in testdata/singlestore-rules.json.
+var ruleDocs = []string{
+	docCreateTable, docUniqueKeys, docShardKeys, docUpserts, docIgnoreUpsert,
+	docSurfaceArea, docSystemLimits, docJSONExtract, docDataAPI,
+}
+
 // Limits of SingleStore's system limits page (docSystemLimits).
 const (
 	maxColumns    = 4096
@@ -59,7 +66,7 @@ func errFeature(feature, doc string) *sqlError {
 // errIgnoreUpsert is the documented text of docIgnoreUpsert, without the
 // leaf's address.
 func errIgnoreUpsert() *sqlError {
-	return &sqlError{http.StatusBadRequest, 1706, "HY000", "Feature INSERT IGNORE ... ON DUPLICATE KEY UPDATE is not supported by SingleStore"}
+	return &sqlError{http.StatusBadRequest, 1706, "HY000", "Feature INSERT IGNORE ... ON DUPLICATE KEY UPDATE is not supported by SingleStore (" + docIgnoreUpsert + ")"}
 }
 
 // errIdentifierTooLong is MySQL's error 1059: SingleStore documents the

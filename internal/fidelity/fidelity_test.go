@@ -230,17 +230,16 @@ func TestDedupeUpsert(t *testing.T) {
 
 // ruleCase is one statement of the rule table with its documented verdict.
 type ruleCase struct {
-	Rule     string            `json:"rule"`
-	Name     string            `json:"name"`
-	Doc      string            `json:"doc"`
-	Setup    []string          `json:"setup"`
-	SQL      string            `json:"sql"`
-	Path     string            `json:"path"`
-	Errno    int               `json:"errno"`
-	Want     json.RawMessage   `json:"want"`
-	WantMDB  json.RawMessage   `json:"wantMariaDB"`
-	Generate map[string]int    `json:"generate"`
-	Args     []json.RawMessage `json:"args"`
+	Rule     string          `json:"rule"`
+	Name     string          `json:"name"`
+	Doc      string          `json:"doc"`
+	Setup    []string        `json:"setup"`
+	SQL      string          `json:"sql"`
+	Path     string          `json:"path"`
+	Errno    int             `json:"errno"`
+	Want     json.RawMessage `json:"want"`
+	WantMDB  json.RawMessage `json:"wantMariaDB"`
+	Generate map[string]int  `json:"generate"`
 }
 
 func loadRules(t *testing.T) []ruleCase {
