@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -134,10 +135,28 @@ func BenchmarkInsertAtSize(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/rows=%d", schema, size), func(b *testing.B) {
 				h := newHarness(b, Config{Databases: []string{"bench"}})
 				h.exec(string(ddl))
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				raw := 0
 				for at := 0; at < size; at += 250 {
 					q, args := growingInsert(table, at, 250, schema == "dedupe")
+					for _, a := range args {
+						switch v := a.(type) {
+						case string:
+							raw += len(v)
+						case map[string]any:
+							j, _ := json.Marshal(v)
+							raw += len(j)
+						}
+					}
 					h.exec(q, args...)
 				}
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				// The heap the stored rows hold, against the bytes of their values.
+				heapPerRow := float64(after.HeapAlloc-before.HeapAlloc) / float64(size)
+				valuePerRow := float64(raw) / float64(size)
 				next := size
 				b.ReportAllocs()
 				for b.Loop() {
@@ -151,6 +170,8 @@ func BenchmarkInsertAtSize(b *testing.B) {
 					}
 				}
 				b.ReportMetric(float64(b.N)*100/b.Elapsed().Seconds(), "rows/s")
+				b.ReportMetric(heapPerRow, "heap-B/row")
+				b.ReportMetric(valuePerRow, "value-B/row")
 			})
 		}
 	}
