@@ -163,8 +163,26 @@ func translateAccessors(sql string) (string, bool) {
 	return sql, changed
 }
 
+// containsFold reports whether s contains sub (upper-case ASCII) in any
+// case, without copying s (a statement can be 1 MB).
 func containsFold(s, sub string) bool {
-	return strings.Contains(strings.ToUpper(s), sub)
+	for i := 0; i+len(sub) <= len(s); i++ {
+		j := 0
+		for j < len(sub) {
+			c := s[i+j]
+			if 'a' <= c && c <= 'z' {
+				c -= 'a' - 'A'
+			}
+			if c != sub[j] {
+				break
+			}
+			j++
+		}
+		if j == len(sub) {
+			return true
+		}
+	}
+	return false
 }
 
 // translateOne rewrites the first accessor of sql.
