@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 )
@@ -110,7 +111,7 @@ func (s *Server) authorized(w *response, r *http.Request) bool {
 
 // readObject reads a body that must be one JSON object.
 func (s *Server) readObject(w *response, r *http.Request, route string) ([]byte, *lease) {
-	body, l := s.readBody(w, r, route, s.cfg.MaxBodyBytes, http.StatusTooManyRequests)
+	body, l := s.readBody(w, r, route, s.cfg.MaxBodyBytes, http.StatusTooManyRequests, s.actBud)
 	if body == nil {
 		return nil, nil
 	}
@@ -204,8 +205,12 @@ func (s *Server) handleSend(w *response, r *http.Request) {
 	case payload.IsArray():
 		payload.ForEach(func(_, v gjson.Result) bool {
 			items = append(items, v)
-			return true
+			return len(items) <= s.cfg.MaxRequestEvents
 		})
+		if len(items) > s.cfg.MaxRequestEvents {
+			s.bodyShapeError(w, errTooManyEvents)
+			return
+		}
 	default:
 		s.fail(w, http.StatusBadRequest, `"payload" must be an event object or an array of events`)
 		return
@@ -257,14 +262,37 @@ func (s *Server) handleSend(w *response, r *http.Request) {
 		w.Header().Set("Retry-After", retryAfterSeconds(after))
 		w.reason = "some events failed and can be retried"
 	}
-	writeJSON(w, status, appendMultiStatus(nil, results))
+	writeJSON(w, status, s.multiStatus(results))
+}
+
+// clippedMessage is how much of an error message each node keeps when the
+// answer would pass its bound otherwise.
+const clippedMessage = 200
+
+// multiStatus returns the multistatus answer of results, at most about
+// MaxBodyBytes long whatever the payload: past that the nodes go without
+// "sent" and "body" (which are optional), and then with their error
+// messages clipped to clippedMessage bytes. Each node still has its status,
+// error type and reporter.
+func (s *Server) multiStatus(results []Result) []byte {
+	out := appendMultiStatus(nil, results, true, 0)
+	if int64(len(out)) <= s.cfg.MaxBodyBytes {
+		return out
+	}
+	out = appendMultiStatus(out[:0], results, false, 0)
+	if int64(len(out)) <= s.cfg.MaxBodyBytes {
+		return out
+	}
+	return appendMultiStatus(out[:0], results, false, clippedMessage)
 }
 
 // appendMultiStatus appends {"multistatus":[…]} with Segment's node shapes:
 // success {status, sent?, body?}; error {status, errortype, errormessage,
 // sent?, body?, errorreporter}, the reporter being DESTINATION when the node
-// carries what was sent or received, else INTEGRATIONS.
-func appendMultiStatus(dst []byte, results []Result) []byte {
+// carries what was sent or received, else INTEGRATIONS. Without withSent
+// the nodes leave out sent and body; a positive clip cuts error messages to
+// that many bytes (on a rune boundary, marked with "…").
+func appendMultiStatus(dst []byte, results []Result, withSent bool, clip int) []byte {
 	dst = append(dst, `{"multistatus":[`...)
 	for i, r := range results {
 		if i > 0 {
@@ -280,18 +308,18 @@ func appendMultiStatus(dst []byte, results []Result) []byte {
 			dst = append(dst, `,"errortype":`...)
 			dst = appendJSONString(dst, et)
 			dst = append(dst, `,"errormessage":`...)
-			dst = appendJSONString(dst, r.Message)
+			dst = appendJSONString(dst, clipMessage(r.Message, clip))
 		}
-		if r.Sent != nil {
+		if withSent && r.Sent != nil {
 			dst = append(dst, `,"sent":`...)
 			dst = appendRaw(dst, r.Sent)
 		}
-		if r.Body != nil {
+		if withSent && r.Body != nil {
 			dst = append(dst, `,"body":`...)
 			dst = appendRaw(dst, r.Body)
 		}
 		if !r.OK() {
-			if r.Sent != nil || r.Body != nil {
+			if withSent && (r.Sent != nil || r.Body != nil) {
 				dst = append(dst, `,"errorreporter":"DESTINATION"`...)
 			} else {
 				dst = append(dst, `,"errorreporter":"INTEGRATIONS"`...)
@@ -300,6 +328,18 @@ func appendMultiStatus(dst []byte, results []Result) []byte {
 		dst = append(dst, '}')
 	}
 	return append(dst, "]}"...)
+}
+
+// clipMessage cuts msg to n bytes on a rune boundary, marking the cut; n <= 0
+// keeps it whole.
+func clipMessage(msg string, n int) string {
+	if n <= 0 || len(msg) <= n {
+		return msg
+	}
+	for n > 0 && !utf8.RuneStart(msg[n]) {
+		n--
+	}
+	return msg[:n] + "…"
 }
 
 // appendRaw appends raw when it is JSON, or raw as a JSON string otherwise.
