@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/s2segment/s2segment/internal/endpoint"
+)
+
+func TestHostList(t *testing.T) {
+	l, err := parseHostList("*.svc.singlestore.com, db.example.org., 10.1.0.0/16, ::1, [fd00::5]")
+	require.NoError(t, err)
+	for host, want := range map[string]bool{
+		"svc-1-dml.aws-virginia-1.svc.singlestore.com": true,
+		"SVC-1.SVC.SingleStore.com.":                   true,
+		"svc.singlestore.com":                          false, // the domain itself is not under it
+		"evilsvc.singlestore.com":                      false,
+		"svc.singlestore.com.evil.net":                 false,
+		"db.example.org":                               true,
+		"other.example.org":                            false,
+		"10.1.200.3":                                   true,
+		"10.2.0.1":                                     false,
+		"::ffff:10.1.0.9":                              true, // an IPv4-mapped address is the IPv4 address
+		"::1":                                          true,
+		"[::1]":                                        true,
+		"fd00::5":                                      true,
+		"127.0.0.1":                                    false,
+		"localhost":                                    false,
+		"":                                             false,
+		"db.example.org:3306":                          false,
+		"user@db.example.org":                          false,
+	} {
+		assert.Equal(t, want, l.allows(host), "%q", host)
+	}
+	anyHost, err := parseHostList("*")
+	require.NoError(t, err)
+	assert.True(t, anyHost.allows("169.254.169.254"))
+
+	for _, bad := range []string{"*.", "a*.example.com", "https://db.example.org", "db.example.org:443", "10.0.0.0/33"} {
+		_, err := parseHostList(bad)
+		assert.Error(t, err, "%q", bad)
+	}
+}
+
+// refusingActions fails the test if a refused host reaches it.
+type refusingActions struct{ t *testing.T }
+
+func (a refusingActions) Manifest() []byte { return []byte(`{}`) }
+func (a refusingActions) Authenticate(context.Context, []byte) error {
+	a.t.Error("Authenticate reached the destination")
+	return nil
+}
+func (a refusingActions) Sink([]byte, []byte, string) (endpoint.Sink, error) {
+	a.t.Error("Sink reached the destination")
+	return nil, errors.New("unreachable")
+}
+
+func TestHostActionsRefuseBeforeConnecting(t *testing.T) {
+	l, err := parseHostList(defaultSendHosts)
+	require.NoError(t, err)
+	a := hostActions{Actions: refusingActions{t}, hosts: l}
+	settings := []byte(`{"host":"169.254.169.254","port":"80","username":"u","password":"p","dbName":"d","tableName":"t"}`)
+	err = a.Authenticate(context.Background(), settings)
+	var he *hostError
+	require.ErrorAs(t, err, &he)
+	assert.Contains(t, he.Fields(), "/host")
+	assert.NotContains(t, err.Error(), `"p"`)
+	_, err = a.Sink(settings, nil, "")
+	require.ErrorAs(t, err, &he)
+	assert.Equal(t, "PAYLOAD_VALIDATION_FAILED", he.ErrorType())
+}
