@@ -267,13 +267,18 @@ func (s *Server) handleSend(w *response, r *http.Request) {
 
 // clippedMessage is how much of an error message each node keeps when the
 // answer would pass its bound otherwise.
-const clippedMessage = 200
+const clippedMessage = 120
 
-// multiStatus returns the multistatus answer of results, at most about
-// MaxBodyBytes long whatever the payload: past that the nodes go without
-// "sent" and "body" (which are optional), and then with their error
-// messages clipped to clippedMessage bytes. Each node still has its status,
-// error type and reporter.
+// maxNodeBytes bounds a node with a clipped message: its status, error type
+// (Segment's are short), message and reporter, JSON-escaped.
+const maxNodeBytes = 6*clippedMessage + 200
+
+// multiStatus returns the multistatus answer of results. It is at most
+// MaxBodyBytes long when the nodes fit in it: past that they go without
+// "sent" and "body" (which are optional), and if they still do not fit,
+// with their error messages clipped to clippedMessage bytes, so the answer
+// stays under MaxRequestEvents × maxNodeBytes whatever the payload. Each
+// node keeps its status, error type and reporter.
 func (s *Server) multiStatus(results []Result) []byte {
 	out := appendMultiStatus(nil, results, true, 0)
 	if int64(len(out)) <= s.cfg.MaxBodyBytes {
