@@ -334,7 +334,7 @@ func TestIntakeSlowFloods(t *testing.T) {
 				_ = c.SetWriteDeadline(time.Now().Add(2 * time.Second))
 				_, _ = c.Write(huge)
 				_, _ = io.Copy(io.Discard, io.LimitReader(c, 4096)) // the 431, then the server closes
-				select { // dial again a little later: 300 at once, not a CPU loop
+				select {                                            // dial again a little later: 300 at once, not a CPU loop
 				case <-stop:
 				case <-time.After(100 * time.Millisecond):
 				}
