@@ -334,7 +334,8 @@ func TestIntakeSlowFloods(t *testing.T) {
 				_ = c.SetWriteDeadline(time.Now().Add(2 * time.Second))
 				_, _ = c.Write(huge)
 				_, _ = io.Copy(io.Discard, io.LimitReader(c, 4096)) // the 431, then the server closes
-				select {                                            // dial again a little later: 300 at once, not a CPU loop
+				// Dial again a little later: 300 at once, not a CPU loop.
+				select {
 				case <-stop:
 				case <-time.After(100 * time.Millisecond):
 				}
