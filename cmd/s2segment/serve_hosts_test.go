@@ -3,10 +3,17 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tidwall/gjson"
 
 	"github.com/s2segment/s2segment/internal/endpoint"
 )
@@ -72,4 +79,43 @@ func TestHostActionsRefuseBeforeConnecting(t *testing.T) {
 	_, err = a.Sink(settings, nil, "")
 	require.ErrorAs(t, err, &he)
 	assert.Equal(t, "PAYLOAD_VALIDATION_FAILED", he.ErrorType())
+}
+
+// TestServeAdminAddrAndSendHosts runs serve with the embedded emulator, an
+// operators' address and the default host allow-list: /send and
+// /authenticate refuse a host that is not allowed before connecting, the
+// emulator (a configured source's host) is allowed, and /readyz keeps its
+// reason for the operators' address and the admin token.
+func TestServeAdminAddrAndSendHosts(t *testing.T) {
+	r := serveStart(t, "--write-key", serveTestKey, "--scheme", "http", "--admin-addr", "127.0.0.1:0", "--admin-token", "adm_SECRET_serve_5c5c", "--check=false")
+	m := regexp.MustCompile(`operator routes on (http://\S+)`).FindStringSubmatch(r.stdout.String())
+	require.NotNil(t, m, r.stdout.String())
+	adminURL := m[1]
+	assert.Contains(t, r.stdout.String(), "Data API hosts allowed: *.svc.singlestore.com")
+
+	c := &http.Client{Timeout: 30 * time.Second}
+	status, body := servePost(t, c, r.url+"/authenticate", `{"host":"169.254.169.254","port":"80","username":"u","password":"p","dbName":"d","tableName":"t"}`, nil)
+	require.Equal(t, 200, status)
+	assert.False(t, gjson.Get(body, "ok").Bool(), body)
+	assert.Contains(t, gjson.Get(body, "fields./host").Str, "not one this endpoint may connect to", body)
+
+	send := `{"payload":{"type":"track","event":"E","userId":"u","messageId":"m1"},"settings":{"host":"10.0.0.1","port":"9000","username":"u","password":"p","dbName":"d","tableName":"t"}}`
+	status, body = servePost(t, c, r.url+"/send", send, nil)
+	require.Equal(t, 200, status, body)
+	assert.Equal(t, int64(400), gjson.Get(body, "multistatus.0.status").Int(), body)
+	assert.Contains(t, gjson.Get(body, "multistatus.0.errormessage").Str, "--send-hosts")
+
+	// The emulator's host is a source's, so it is allowed.
+	emuHost, emuPort, _ := net.SplitHostPort(strings.TrimPrefix(r.emuURL, "http://"))
+	status, body = servePost(t, c, r.url+"/authenticate", fmt.Sprintf(`{"host":%q,"port":%q,"username":"root","password":"x","dbName":"s2segment","tableName":"hosts_ok"}`, emuHost, emuPort), nil)
+	require.Equal(t, 200, status)
+	assert.JSONEq(t, `{"ok":true}`, body)
+
+	for _, u := range []string{r.url, adminURL} {
+		status, body = serveGet(t, u+"/readyz")
+		assert.Equal(t, 200, status, "%s: %s", u, body)
+	}
+	status, _ = serveGet(t, adminURL+"/metrics")
+	assert.Equal(t, 200, status)
+	require.Equal(t, exitOK, r.wait(t))
 }
