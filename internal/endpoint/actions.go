@@ -315,16 +315,16 @@ func appendMultiStatus(dst []byte, results []Result, withSent bool, clip int) []
 			dst = append(dst, `,"errormessage":`...)
 			dst = appendJSONString(dst, clipMessage(r.Message, clip))
 		}
-		if withSent && r.Sent != nil {
-			dst = append(dst, `,"sent":`...)
-			dst = appendRaw(dst, r.Sent)
+		sent := withSent && reportable(r.Sent)
+		body := withSent && reportable(r.Body)
+		if sent {
+			dst = append(append(dst, `,"sent":`...), r.Sent...)
 		}
-		if withSent && r.Body != nil {
-			dst = append(dst, `,"body":`...)
-			dst = appendRaw(dst, r.Body)
+		if body {
+			dst = append(append(dst, `,"body":`...), r.Body...)
 		}
 		if !r.OK() {
-			if withSent && (r.Sent != nil || r.Body != nil) {
+			if sent || body {
 				dst = append(dst, `,"errorreporter":"DESTINATION"`...)
 			} else {
 				dst = append(dst, `,"errorreporter":"INTEGRATIONS"`...)
@@ -347,10 +347,9 @@ func clipMessage(msg string, n int) string {
 	return msg[:n] + "…"
 }
 
-// appendRaw appends raw when it is JSON, or raw as a JSON string otherwise.
-func appendRaw(dst, raw []byte) []byte {
-	if gjson.ValidBytes(raw) {
-		return append(dst, raw...)
-	}
-	return appendJSONString(dst, string(raw))
+// reportable reports whether a node's sent or body value is one JSON value,
+// the only kind a node carries: anything else (such as the raw bytes of an
+// answer that was not the Data API's) is left out, never echoed.
+func reportable(raw []byte) bool {
+	return raw != nil && gjson.ValidBytes(raw)
 }

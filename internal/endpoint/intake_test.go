@@ -320,3 +320,15 @@ func TestServeHeaderAndConnectionLimits(t *testing.T) {
 	}
 	_ = held[1].Close()
 }
+
+func TestMultiStatusNeverEchoesRawBytes(t *testing.T) {
+	out := appendMultiStatus(nil, []Result{
+		{Status: 502, Message: "bad gateway", Body: []byte("<html>internal admin page</html>")},
+		{Status: 200, Sent: []byte(`{"id":1}`), Body: []byte(`{"rowsAffected":1}`)},
+	}, true, 0)
+	require.True(t, gjson.ValidBytes(out), "%s", out)
+	assert.NotContains(t, string(out), "internal admin page")
+	assert.False(t, gjson.GetBytes(out, "multistatus.0.body").Exists())
+	assert.Equal(t, "INTEGRATIONS", gjson.GetBytes(out, "multistatus.0.errorreporter").Str)
+	assert.JSONEq(t, `{"rowsAffected":1}`, gjson.GetBytes(out, "multistatus.1.body").Raw)
+}
