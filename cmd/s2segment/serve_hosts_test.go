@@ -119,3 +119,33 @@ func TestServeAdminAddrAndSendHosts(t *testing.T) {
 	assert.Equal(t, 200, status)
 	require.Equal(t, exitOK, r.wait(t))
 }
+
+// FuzzHostList checks that no --send-hosts value or host makes the
+// allow-list panic, that every exact entry it accepts allows its own host,
+// and that an empty list allows nothing.
+func FuzzHostList(f *testing.F) {
+	f.Add("*.svc.singlestore.com,10.0.0.0/8", "svc-1.svc.singlestore.com")
+	f.Add("db.example.org., [::1]", "::1")
+	f.Add("", "127.0.0.1")
+	f.Add("*", "anything")
+	f.Fuzz(func(t *testing.T, list, host string) {
+		l, err := parseHostList(list)
+		if err != nil {
+			return
+		}
+		_ = l.allows(host)
+		_ = l.String()
+		if strings.TrimSpace(strings.ReplaceAll(list, ",", "")) == "" && l.allows(host) {
+			t.Fatalf("an empty list allowed %q", host)
+		}
+		for _, e := range strings.Split(list, ",") {
+			e = strings.TrimSpace(e)
+			if e == "" || strings.HasPrefix(e, "*") || strings.Contains(e, "/") {
+				continue
+			}
+			if !l.allows(e) {
+				t.Fatalf("%q is in %q but not allowed", e, list)
+			}
+		}
+	})
+}
