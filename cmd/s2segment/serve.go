@@ -154,7 +154,7 @@ and never hold passwords, write keys or Authorization headers.`,
 
 	fs.BoolVar(&f.actions, "actions", true, "serve the actions-cli routes /manifest, /authenticate and /send")
 	fs.StringVar(&f.actionsToken, "actions-token", "", "bearer token required by /authenticate and /send (env "+serveActionsTokenEnv+"); needed to listen beyond loopback")
-	fs.StringVar(&f.sendHosts, "send-hosts", defaultSendHosts, "Data API hosts /authenticate and /send may connect to, comma-separated: names, IPs, CIDR prefixes, *.domain, or * for any; the sources' hosts are always allowed")
+	fs.StringVar(&f.sendHosts, "send-hosts", defaultSendHosts, "Data API hosts /authenticate and /send may connect to, comma-separated: names or IPs (any port), host:port, CIDR prefixes, *.domain, or * for any; each source's host and port is always allowed")
 	fs.StringVar(&f.adminAddr, "admin-addr", "", "address of the operator's routes (/healthz, /readyz with reasons, /metrics); empty for none")
 	fs.StringVar(&f.adminToken, "admin-token", "", "bearer token that shows /readyz's reasons on the main address (env "+serveAdminTokenEnv+")")
 	fs.DurationVar(&f.webhookTolerance, "webhook-tolerance", 0, "require "+endpoint.TimestampHeader+" on webhooks, signed with the body, within this of the server's clock; 0 turns replay protection off")
@@ -413,7 +413,7 @@ func (f *serveFlags) setup(fs *pflag.FlagSet, lookup func(string) (string, bool)
 			return fail(usageError(err))
 		}
 		for _, src := range st.sources {
-			hosts.add(src.settings.Host)
+			hosts.addPort(src.settings.Host, src.settings.Port)
 		}
 		st.sendHosts = hosts
 		st.cfg.Actions = hostActions{Actions: acts, hosts: hosts}

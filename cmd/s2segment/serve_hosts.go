@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/s2segment/s2segment/destination"
@@ -17,14 +19,15 @@ import (
 const defaultSendHosts = "*.svc.singlestore.com"
 
 // hostList is an allow-list of Data API hosts: exact host names or IP
-// addresses, "*.domain" for any name under domain (not domain itself),
-// CIDR prefixes such as 10.0.0.0/8 for IP addresses, or "*" for any host.
-// Names compare without case and without a trailing dot. It matches the
-// host as given in the settings, before any DNS lookup.
+// addresses (any port), "host:port" or "[v6]:port" for one port only,
+// "*.domain" for any name under domain (not domain itself), CIDR prefixes
+// such as 10.0.0.0/8 for IP addresses, or "*" for any host. Names compare
+// without case and without a trailing dot. It matches the host as given in
+// the settings, before any DNS lookup.
 type hostList struct {
 	any      bool
-	names    map[string]bool
-	suffixes []string // ".domain"
+	names    map[string]bool // host, or host:port (JoinHostPort form)
+	suffixes []string        // ".domain"
 	prefixes []netip.Prefix
 }
 
@@ -50,20 +53,59 @@ func parseHostList(v string) (*hostList, error) {
 			}
 			l.prefixes = append(l.prefixes, p.Masked())
 		default:
-			h := normHost(e)
-			if strings.ContainsAny(h, "*/@") || (strings.Contains(h, ":") && !isIP(h)) {
-				return nil, fmt.Errorf("--send-hosts: %q is not a host name, IP address, CIDR prefix or *.domain pattern (give hosts without scheme or port)", e)
+			key, ok := hostKey(e)
+			if !ok {
+				return nil, fmt.Errorf("--send-hosts: %q is not a host, host:port, IP address, CIDR prefix or *.domain pattern (give hosts without scheme or path)", e)
 			}
-			l.names[h] = true
+			l.names[key] = true
 		}
 	}
 	return l, nil
 }
 
-// add allows one more exact host.
-func (l *hostList) add(host string) {
-	if host != "" {
-		l.names[normHost(host)] = true
+// hostKey reads an exact entry: a host or IP address, or one with a port.
+func hostKey(e string) (string, bool) {
+	h := normHost(e)
+	if isIP(h) {
+		return canonIP(h), true
+	}
+	if host, port, err := net.SplitHostPort(e); err == nil {
+		h = normHost(host)
+		if h == "" || !validPort(port) || (strings.Contains(h, ":") && !isIP(h)) || strings.ContainsAny(h, "*/@[]") {
+			return "", false
+		}
+		if isIP(h) {
+			h = canonIP(h)
+		}
+		return net.JoinHostPort(h, port), true
+	}
+	if h == "" || strings.ContainsAny(h, "*/@:[]") {
+		return "", false
+	}
+	return h, true
+}
+
+func validPort(p string) bool {
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535 && strconv.Itoa(n) == p
+}
+
+func canonIP(h string) string {
+	ip, _ := netip.ParseAddr(h)
+	return ip.Unmap().String()
+}
+
+// addPort allows one more host on one port (the default port when port is
+// empty): a configured source's.
+func (l *hostList) addPort(host, port string) {
+	if port == "" {
+		port = singlestore.DefaultPort
+	}
+	if h := normHost(host); h != "" {
+		if isIP(h) {
+			h = canonIP(h)
+		}
+		l.names[net.JoinHostPort(h, port)] = true
 	}
 }
 
@@ -77,8 +119,8 @@ func isIP(h string) bool {
 	return err == nil
 }
 
-// allows reports whether host may be connected to.
-func (l *hostList) allows(host string) bool {
+// allows reports whether host may be connected to on port.
+func (l *hostList) allows(host, port string) bool {
 	if l.any {
 		return true
 	}
@@ -93,12 +135,12 @@ func (l *hostList) allows(host string) bool {
 				return true
 			}
 		}
-		return l.names[ip.String()] || l.names[h]
+		return l.names[ip.String()] || l.names[net.JoinHostPort(ip.String(), port)]
 	}
-	if strings.ContainsAny(h, ":/@") {
+	if strings.ContainsAny(h, ":/@[]") {
 		return false
 	}
-	if l.names[h] {
+	if l.names[h] || l.names[net.JoinHostPort(h, port)] {
 		return true
 	}
 	for _, s := range l.suffixes {
@@ -158,8 +200,8 @@ func (a hostActions) check(settings []byte) error {
 	if err != nil {
 		return nil
 	}
-	if !a.hosts.allows(s.Host) {
-		return &hostError{host: s.Host}
+	if !a.hosts.allows(s.Host, s.Port) {
+		return &hostError{host: net.JoinHostPort(s.Host, s.Port)}
 	}
 	return nil
 }

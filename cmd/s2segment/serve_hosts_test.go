@@ -19,35 +19,44 @@ import (
 )
 
 func TestHostList(t *testing.T) {
-	l, err := parseHostList("*.svc.singlestore.com, db.example.org., 10.1.0.0/16, ::1, [fd00::5]")
+	l, err := parseHostList("*.svc.singlestore.com, db.example.org., 10.1.0.0/16, ::1, [fd00::5], dev.example.org:9000, [fd00::9]:9000, 127.0.0.1:8080")
 	require.NoError(t, err)
-	for host, want := range map[string]bool{
-		"svc-1-dml.aws-virginia-1.svc.singlestore.com": true,
-		"SVC-1.SVC.SingleStore.com.":                   true,
-		"svc.singlestore.com":                          false, // the domain itself is not under it
-		"evilsvc.singlestore.com":                      false,
-		"svc.singlestore.com.evil.net":                 false,
-		"db.example.org":                               true,
-		"other.example.org":                            false,
-		"10.1.200.3":                                   true,
-		"10.2.0.1":                                     false,
-		"::ffff:10.1.0.9":                              true, // an IPv4-mapped address is the IPv4 address
-		"::1":                                          true,
-		"[::1]":                                        true,
-		"fd00::5":                                      true,
-		"127.0.0.1":                                    false,
-		"localhost":                                    false,
-		"":                                             false,
-		"db.example.org:3306":                          false,
-		"user@db.example.org":                          false,
+	l.addPort("Source.Example.org", "")
+	for hp, want := range map[string]bool{
+		"svc-1-dml.aws-virginia-1.svc.singlestore.com 443": true,
+		"SVC-1.SVC.SingleStore.com. 8443":                  true,
+		"svc.singlestore.com 443":                          false, // the domain itself is not under it
+		"evilsvc.singlestore.com 443":                      false,
+		"svc.singlestore.com.evil.net 443":                 false,
+		"db.example.org 3306":                              true,
+		"other.example.org 443":                            false,
+		"10.1.200.3 9000":                                  true,
+		"10.2.0.1 443":                                     false,
+		"::ffff:10.1.0.9 443":                              true, // an IPv4-mapped address is the IPv4 address
+		"::1 443":                                          true,
+		"[::1] 443":                                        true,
+		"fd00::5 22":                                       true,
+		"dev.example.org 9000":                             true,
+		"dev.example.org 22":                               false, // one port only
+		"fd00::9 9000":                                     true,
+		"fd00::9 9001":                                     false,
+		"127.0.0.1 8080":                                   true,
+		"127.0.0.1 22":                                     false,
+		"source.example.org 443":                           true, // a source's host on its port
+		"source.example.org 22":                            false,
+		"localhost 443":                                    false,
+		" 443":                                             false,
+		"db.example.org:3306 443":                          false,
+		"user@db.example.org 443":                          false,
 	} {
-		assert.Equal(t, want, l.allows(host), "%q", host)
+		host, port, _ := strings.Cut(hp, " ")
+		assert.Equal(t, want, l.allows(host, port), "%q", hp)
 	}
 	anyHost, err := parseHostList("*")
 	require.NoError(t, err)
-	assert.True(t, anyHost.allows("169.254.169.254"))
+	assert.True(t, anyHost.allows("169.254.169.254", "80"))
 
-	for _, bad := range []string{"*.", "a*.example.com", "https://db.example.org", "db.example.org:443", "10.0.0.0/33"} {
+	for _, bad := range []string{"*.", "a*.example.com", "https://db.example.org", "db.example.org:0", "db.example.org:http", "db.example.org:99999", "10.0.0.0/33"} {
 		_, err := parseHostList(bad)
 		assert.Error(t, err, "%q", bad)
 	}
@@ -133,9 +142,9 @@ func FuzzHostList(f *testing.F) {
 		if err != nil {
 			return
 		}
-		_ = l.allows(host)
+		_ = l.allows(host, "443")
 		_ = l.String()
-		if strings.TrimSpace(strings.ReplaceAll(list, ",", "")) == "" && l.allows(host) {
+		if strings.TrimSpace(strings.ReplaceAll(list, ",", "")) == "" && l.allows(host, "443") {
 			t.Fatalf("an empty list allowed %q", host)
 		}
 		for _, e := range strings.Split(list, ",") {
@@ -143,7 +152,11 @@ func FuzzHostList(f *testing.F) {
 			if e == "" || strings.HasPrefix(e, "*") || strings.Contains(e, "/") {
 				continue
 			}
-			if !l.allows(e) {
+			host, port := e, "443"
+			if h, p, err := net.SplitHostPort(e); err == nil {
+				host, port = h, p
+			}
+			if !l.allows(host, port) {
 				t.Fatalf("%q is in %q but not allowed", e, list)
 			}
 		}
