@@ -213,69 +213,7 @@ func analyze(sql string, adapt bool) statement {
 			}
 		}
 	}
-	if adapt && st.Keyword == "ALTER" && !st.Multiple {
-		if out, ok := adaptAlter(st.SQL, sig); ok {
-			st.SQL, st.Adapted = out, true
-		}
-	}
 	return st
-}
-
-// adaptAlter rewrites the parenthesised ADD [COLUMN] (c1 def1, c2 def2, …)
-// of an ALTER TABLE statement, which SingleStore and MariaDB accept and the
-// embedded engine does not, into the equivalent list ADD COLUMN c1 def1,
-// ADD COLUMN c2 def2, …, and reports whether it changed anything. Every
-// other part of the statement is left as written.
-func adaptAlter(sql string, sig []token) (string, bool) {
-	var cuts []cut
-	for i := 1; i+1 < len(sig); i++ {
-		if !sig[i].is(sql, "ADD") {
-			continue
-		}
-		open := i + 1
-		if sig[open].is(sql, "COLUMN") {
-			open++
-		}
-		if open >= len(sig) || !sig[open].isPunct(sql, '(') {
-			continue
-		}
-		depth, first := 0, open+1
-		var defs []string
-		closeAt := -1
-	scan:
-		for j := open; j < len(sig); j++ {
-			switch {
-			case sig[j].isPunct(sql, '('):
-				depth++
-			case sig[j].isPunct(sql, ')'):
-				depth--
-				if depth == 0 {
-					if first <= j-1 {
-						defs = append(defs, sql[sig[first].start:sig[j-1].end])
-					}
-					closeAt = j
-					break scan
-				}
-			case sig[j].isPunct(sql, ',') && depth == 1:
-				if first <= j-1 {
-					defs = append(defs, sql[sig[first].start:sig[j-1].end])
-				}
-				first = j + 1
-			}
-		}
-		if closeAt < 0 || len(defs) == 0 {
-			return "", false
-		}
-		for k, d := range defs {
-			defs[k] = "ADD COLUMN " + d
-		}
-		cuts = append(cuts, cut{start: sig[i].start, end: sig[closeAt].end, with: strings.Join(defs, ", ")})
-		i = closeAt
-	}
-	if len(cuts) == 0 {
-		return "", false
-	}
-	return applyCuts(sql, cuts), true
 }
 
 // cut is a byte range of the statement to replace.
