@@ -118,9 +118,37 @@ func Scan(data []byte, members []Member) (Event, error) {
 
 // scanner checks one event held in memory.
 type scanner struct {
-	b     []byte
-	i     int
-	stack []byte // open containers below the top level, when deep
+	b []byte
+	i int
+	// The containers open below the top level: n of them, the first 64 as
+	// bits of objs (1 for an object), the deeper ones in deep.
+	n    int
+	objs uint64
+	deep []byte
+}
+
+func (s *scanner) push(c byte) {
+	if s.n < 64 {
+		if c == '{' {
+			s.objs |= 1 << s.n
+		} else {
+			s.objs &^= 1 << s.n
+		}
+	} else {
+		s.deep = append(s.deep[:s.n-64], c)
+	}
+	s.n++
+}
+
+func (s *scanner) top() byte {
+	k := s.n - 1
+	if k < 64 {
+		if s.objs>>k&1 != 0 {
+			return '{'
+		}
+		return '['
+	}
+	return s.deep[k-64]
 }
 
 func (s *scanner) fail(err error, format string, args ...any) error {
@@ -214,15 +242,14 @@ func (s *scanner) object(ms []Member) ([]Member, error) {
 // value scans one value at i (not white space) below the top level,
 // without recursion.
 func (s *scanner) value() error {
-	s.stack = s.stack[:0]
-	depth := 1 // the top-level object
+	s.n = 0
 	for {
 		if s.i >= len(s.b) {
 			return s.expected("a JSON value")
 		}
 		switch c := s.b[s.i]; {
 		case c == '{' || c == '[':
-			if depth >= MaxDepth {
+			if s.n+1 >= MaxDepth {
 				return s.fail(ErrTooDeep, "nested more than %d levels deep", MaxDepth)
 			}
 			s.i++
@@ -231,8 +258,7 @@ func (s *scanner) value() error {
 				s.i++
 				break
 			}
-			s.stack = append(s.stack, c)
-			depth++
+			s.push(c)
 			if c == '{' {
 				if err := s.key(); err != nil {
 					return err
@@ -265,10 +291,10 @@ func (s *scanner) value() error {
 		}
 		// A value ended: close the containers it completes.
 		for {
-			if len(s.stack) == 0 {
+			if s.n == 0 {
 				return nil
 			}
-			top := s.stack[len(s.stack)-1]
+			top := s.top()
 			s.space()
 			if s.i < len(s.b) {
 				if c := s.b[s.i]; c == ',' {
@@ -283,8 +309,7 @@ func (s *scanner) value() error {
 					break
 				} else if c == top+2 {
 					s.i++
-					s.stack = s.stack[:len(s.stack)-1]
-					depth--
+					s.n--
 					continue
 				}
 			}
@@ -525,3 +550,6 @@ func bytesToString(b []byte) string {
 	}
 	return unsafe.String(&b[0], len(b))
 }
+
+// MembersOf returns e's member slice, for reuse by the next Scan.
+func MembersOf(e *Event) []Member { return e.members }
