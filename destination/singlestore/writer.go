@@ -279,20 +279,31 @@ func (w *Writer) send(ctx context.Context, req *batch.Request, sent [][]byte, ms
 	res := w.exec.ExecBatch(ctx, req)
 	defer releaseWritten(req, res)
 	refs := req.Refs()
-	body := []byte(`{"rowsAffected":` + strconv.FormatInt(res.RowsAffected, 10) + `}`)
+	body := affectedBody(res.RowsAffected)
 	for j, ref := range refs {
-		var err error
-		if j < len(res.Errs) {
-			err = res.Errs[j]
-		} else {
-			err = fmt.Errorf("writing row %d: the client reported %d results for %d rows", j, len(res.Errs), len(refs))
-		}
-		if err == nil {
-			ms.Results[ref] = destination.Result{Status: 200, Sent: sent[ref], Body: body}
-			continue
-		}
-		ms.Results[ref] = sendResult(ctx, err, sent[ref])
+		w.record(ctx, res, body, j, len(refs), ref, sent, ms)
 	}
+}
+
+// record sets the result of the event ref, row j of a request of n rows
+// whose outcome is res (body is the result body of its written rows).
+func (w *Writer) record(ctx context.Context, res dataapi.BatchResult, body []byte, j, n, ref int, sent [][]byte, ms *destination.MultiStatus) {
+	var err error
+	if j < len(res.Errs) {
+		err = res.Errs[j]
+	} else {
+		err = fmt.Errorf("writing row %d: the client reported %d results for %d rows", j, len(res.Errs), n)
+	}
+	if err == nil {
+		ms.Results[ref] = destination.Result{Status: 200, Sent: sent[ref], Body: body}
+		return
+	}
+	ms.Results[ref] = sendResult(ctx, err, sent[ref])
+}
+
+// affectedBody is the Body of a written row's result.
+func affectedBody(n int64) []byte {
+	return []byte(`{"rowsAffected":` + strconv.FormatInt(n, 10) + `}`)
 }
 
 // releaseWritten releases req when every row of it was written: the

@@ -14,6 +14,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/s2segment/s2segment/destination"
+	"github.com/s2segment/s2segment/destination/singlestore"
 	"github.com/s2segment/s2segment/internal/eventsource"
 )
 
@@ -22,6 +23,15 @@ import (
 // when Config.Workers is above 1.
 type Writer interface {
 	Write(ctx context.Context, events [][]byte) *destination.MultiStatus
+}
+
+// StreamWriter is a Writer that can also pack the events of successive
+// calls into shared requests (*singlestore.Writer is one). Run uses the
+// stream when the Writer has one, so that requests are cut only when full
+// and not at the end of each chunk.
+type StreamWriter interface {
+	Writer
+	Stream(ctx context.Context, cfg singlestore.StreamConfig) *singlestore.Stream
 }
 
 // Source delivers events one at a time (*eventsource.Reader is one): an
@@ -98,6 +108,7 @@ type chunk struct {
 	items  []item
 	events [][]byte
 	bytes  int
+	ticket int // its turn in the stream, when there is one
 	ms     *destination.MultiStatus
 	done   chan struct{}
 }
@@ -145,11 +156,27 @@ func Run(ctx context.Context, cfg Config, src Source) (*Summary, error) {
 	ordered := make(chan *chunk, workers)
 	free := make(chan *chunk, 2*workers+2)
 	var wg sync.WaitGroup
+	// With a stream, the chunks' rows share requests: a chunk's last
+	// request goes on with the next chunk's rows, and only the run's last
+	// request may be short. A request may stay open across as many chunks
+	// as can be in flight behind the one the collector waits for.
+	var stream *singlestore.Stream
+	if sw, ok := cfg.Writer.(StreamWriter); ok {
+		stream = sw.Stream(ctx, singlestore.StreamConfig{Concurrency: workers, MaxOpen: workers})
+	}
 	for range workers {
 		wg.Go(func() {
 			for c := range work {
-				c.ms = cfg.Writer.Write(ctx, c.events)
-				close(c.done)
+				if stream == nil {
+					c.ms = cfg.Writer.Write(ctx, c.events)
+					close(c.done)
+					continue
+				}
+				p := stream.Write(c.ticket, c.events)
+				go func() {
+					c.ms = p.Wait()
+					close(c.done)
+				}()
 			}
 		})
 	}
@@ -181,7 +208,9 @@ func Run(ctx context.Context, cfg Config, src Source) (*Summary, error) {
 	}
 	dispatch := func(c *chunk) {
 		ordered <- c
-		if len(c.events) == 0 {
+		if stream != nil {
+			c.ticket = stream.Ticket() // every chunk takes its turn, events or not
+		} else if len(c.events) == 0 {
 			close(c.done)
 			return
 		}
@@ -222,6 +251,9 @@ func Run(ctx context.Context, cfg Config, src Source) (*Summary, error) {
 	close(work)
 	close(ordered)
 	wg.Wait()
+	if stream != nil {
+		stream.Close() // sends the last request
+	}
 	<-collected
 
 	if ctx.Err() != nil {
