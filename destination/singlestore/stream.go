@@ -9,7 +9,14 @@ import (
 	"github.com/s2segment/s2segment/batch"
 	"github.com/s2segment/s2segment/destination"
 	"github.com/s2segment/s2segment/internal/checked"
+	"github.com/s2segment/s2segment/mapping"
 )
+
+// ProcessEvent is Process for an event checked already (see
+// destination.Pipeline.ProcessEvent): it is not walked again.
+func (e *Encoder) ProcessEvent(buf []byte, ev *mapping.Event, out *destination.Payload) ([]byte, error) {
+	return e.pipeline.ProcessEvent(buf, ev, destination.Batched, out)
+}
 
 // Stream writes the events of successive Write calls into shared requests:
 // a request is sent when it is full (by bytes or rows), not when a call's
@@ -110,7 +117,11 @@ var ErrStreamClosed = errors.New("writing to a closed stream")
 // returns once the rows are added (requests that fill up are sent, at most
 // Concurrency at once); the Pending completes when they are answered.
 // events (at most 16,777,216) must not be modified until then.
-func (s *Stream) Write(ticket int, events [][]byte) *Pending {
+//
+// scanned, when not nil, holds the events as checked already (by a reader
+// of this module, or mapping.ParseEvent), index for index: an event whose
+// entry is Valid is not walked again (Encoder.ProcessEvent).
+func (s *Stream) Write(ticket int, events [][]byte, scanned []mapping.Event) *Pending {
 	p := &Pending{ms: destination.NewMultiStatus(len(events)), sent: make([][]byte, len(events)), done: make(chan struct{})}
 	p.left.Store(1)
 	defer p.finish(1)
@@ -136,7 +147,12 @@ func (s *Stream) Write(ticket int, events [][]byte) *Pending {
 		var err error
 		start := len(rows)
 		ends[i] = -1
-		if buf, err = enc.Process(buf, ev, &pl); err != nil {
+		if i < len(scanned) && scanned[i].Valid() {
+			buf, err = enc.ProcessEvent(buf, &scanned[i], &pl)
+		} else {
+			buf, err = enc.Process(buf, ev, &pl)
+		}
+		if err != nil {
 			p.ms.Fail(i, err)
 			continue
 		}

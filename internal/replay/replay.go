@@ -16,6 +16,7 @@ import (
 	"github.com/s2segment/s2segment/destination"
 	"github.com/s2segment/s2segment/destination/singlestore"
 	"github.com/s2segment/s2segment/internal/eventsource"
+	"github.com/s2segment/s2segment/mapping"
 )
 
 // Writer writes a batch of raw events and returns one result per event, in
@@ -105,12 +106,13 @@ type item struct {
 // chunk is the unit of work: the events of one Write call and the read
 // errors found among them.
 type chunk struct {
-	items  []item
-	events [][]byte
-	bytes  int
-	ticket int // its turn in the stream, when there is one
-	ms     *destination.MultiStatus
-	done   chan struct{}
+	items   []item
+	events  [][]byte
+	checked []mapping.Event // the events as the source checked them
+	bytes   int
+	ticket  int // its turn in the stream, when there is one
+	ms      *destination.MultiStatus
+	done    chan struct{}
 }
 
 // Run reads src to its end, writes its events in chunks with cfg.Writer and
@@ -172,7 +174,7 @@ func Run(ctx context.Context, cfg Config, src Source) (*Summary, error) {
 					close(c.done)
 					continue
 				}
-				p := stream.Write(c.ticket, c.events)
+				p := stream.Write(c.ticket, c.events, c.checked)
 				go func() {
 					c.ms = p.Wait()
 					close(c.done)
@@ -199,9 +201,11 @@ func Run(ctx context.Context, cfg Config, src Source) (*Summary, error) {
 		case c = <-free:
 			clear(c.items) // drop the previous events' memory
 			clear(c.events)
-			c.items, c.events, c.bytes, c.ms = c.items[:0], c.events[:0], 0, nil
+			clear(c.checked)
+			c.items, c.events, c.checked, c.bytes, c.ms = c.items[:0], c.events[:0], c.checked[:0], 0, nil
 		default:
-			c = &chunk{items: make([]item, 0, chunkEvents), events: make([][]byte, 0, chunkEvents)}
+			c = &chunk{items: make([]item, 0, chunkEvents), events: make([][]byte, 0, chunkEvents),
+				checked: make([]mapping.Event, 0, chunkEvents)}
 		}
 		c.done = make(chan struct{})
 		return c
@@ -239,6 +243,7 @@ func Run(ctx context.Context, cfg Config, src Source) (*Summary, error) {
 		}
 		cur.items = append(cur.items, item{ev: ev})
 		cur.events = append(cur.events, ev.Data)
+		cur.checked = append(cur.checked, ev.Checked())
 		cur.bytes += len(ev.Data)
 		if len(cur.events) >= chunkEvents || cur.bytes >= chunkBytes {
 			dispatch(cur)
