@@ -75,7 +75,7 @@ func runPipeline(ctx context.Context, c *Config, events [][]byte) (*stageResult,
 		wg    sync.WaitGroup
 	)
 	feed := newFeeder(len(events), pipelineChunk, c.Duration)
-	clk := startClock()
+	clk := startClock(c.ServerPID)
 	for range c.Concurrency {
 		wg.Add(1)
 		go func() {
