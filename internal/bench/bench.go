@@ -142,8 +142,8 @@ type Report struct {
 	// ServerCPUSeconds is the CPU time of Config.ServerPID during the
 	// stage, or nil.
 	ServerCPUSeconds *float64 `json:"server_cpu_seconds"`
-	EventsPerS float64  `json:"events_per_s"`
-	MBPerS     float64  `json:"mb_per_s"`
+	EventsPerS       float64  `json:"events_per_s"`
+	MBPerS           float64  `json:"mb_per_s"`
 
 	Requests     int64    `json:"requests"`
 	RequestBytes int64    `json:"request_bytes"`
