@@ -44,6 +44,30 @@ type Stream struct {
 	opened  int // the ticket whose call opened the pending request
 	pending map[int]*Pending
 	closed  bool
+
+	scratchPool sync.Pool // of *streamScratch
+}
+
+// streamScratch is the memory a Write call encodes its rows in; the rows
+// are copied into the requests, so it goes back to the pool after the call.
+type streamScratch struct {
+	rows []byte
+	ends []int
+}
+
+func (s *Stream) scratch(bytes, events int) *streamScratch {
+	sc, ok := s.scratchPool.Get().(*streamScratch)
+	if !ok {
+		sc = &streamScratch{}
+	}
+	if cap(sc.rows) < bytes {
+		sc.rows = make([]byte, 0, bytes)
+	}
+	if cap(sc.ends) < events {
+		sc.ends = make([]int, 0, events)
+	}
+	sc.rows, sc.ends = sc.rows[:0], sc.ends[:events]
+	return sc
 }
 
 // StreamConfig configures a Stream; the zero value of a field means its
@@ -136,12 +160,15 @@ func (s *Stream) Write(ticket int, events [][]byte, scanned []mapping.Event) *Pe
 	for _, ev := range events {
 		total += len(ev) + payloadSlack
 	}
+	scratch := s.scratch(total, len(events))
+	defer s.scratchPool.Put(scratch)
 	var (
-		buf  = make([]byte, 0, total)
-		rows = make([]byte, 0, total)
-		ends = make([]int, len(events)) // end of each event's row in rows; -1 for none
+		buf  = make([]byte, 0, total) // the payloads, which the results keep
+		rows = scratch.rows
+		ends = scratch.ends // end of each event's row in rows; -1 for none
 		pl   destination.Payload
 	)
+	defer func() { scratch.rows, scratch.ends = rows[:0], ends[:0] }()
 	enc := s.w.enc
 	for i, ev := range events {
 		var err error
