@@ -245,30 +245,11 @@ const (
 	minKnownLen = 64
 )
 
-func isObjectStart(b []byte) bool {
-	for _, c := range b {
-		switch c {
-		case ' ', '\t', '\n', '\r':
-			continue
-		case '{':
-			return true
-		}
-		return false
-	}
-	return false
-}
-
 // Execute runs one event as Segment's single-event execute does (Single
 // delivery) and performs it with the action's Perform (or PerformBatch with
 // one payload).
 func (p *Pipeline) Execute(ctx context.Context, s Settings, event []byte) Result {
-	if err := CheckDepth(event); err != nil {
-		return ResultOf(fmt.Errorf("reading event: %w", err))
-	}
-	if !gjson.ValidBytes(event) {
-		return ResultOf(ErrInvalidEvent)
-	}
-	pl := &Payload{}
+	pl := &Payload{} // Process checks the event, depth included, in one pass
 	if _, err := p.Process(nil, event, Single, pl); err != nil {
 		return ResultOf(err)
 	}
@@ -295,15 +276,7 @@ func (p *Pipeline) ExecuteBatch(ctx context.Context, s Settings, events [][]byte
 	var buf []byte
 	valid := make([]*Payload, 0, len(events))
 	for i, ev := range events {
-		if err := CheckDepth(ev); err != nil {
-			ms.Fail(i, fmt.Errorf("reading event: %w", err))
-			continue
-		}
-		if !gjson.ValidBytes(ev) {
-			ms.Fail(i, ErrInvalidEvent)
-			continue
-		}
-		pl := &Payload{Index: i}
+		pl := &Payload{Index: i} // Process checks the event, depth included, in one pass
 		var err error
 		if buf, err = p.Process(buf, ev, Batched, pl); err != nil {
 			ms.Fail(i, err)
