@@ -152,9 +152,10 @@ func (w *Writer) CreateTable(ctx context.Context) error {
 	return nil
 }
 
-// Write runs events (raw JSON objects; check them with
-// destination.CheckDepth and gjson.ValidBytes at the edge; Write itself
-// never recurses on an event, whatever its depth) through the Send Data action and writes the valid ones, packed
+// Write runs events (raw JSON objects, each checked once by the action:
+// malformed, invalid UTF-8 or deeper than destination.MaxDepth is a 400
+// for that event; Write never recurses on an event, whatever its depth)
+// through the Send Data action and writes the valid ones, packed
 // into requests that hold at most the batch size and never exceed the
 // request cap. It returns one result per event, in order, and never fails
 // an event because of another:
