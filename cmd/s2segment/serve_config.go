@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/s2segment/s2segment/destination/singlestore"
 )
@@ -19,11 +20,16 @@ type serveSource struct {
 	name          string
 	writeKey      string
 	webhookSecret string
-	settings      singlestore.Settings
-	mapping       json.RawMessage
-	subscription  string
-	schema        singlestore.Schema
-	jsonColumns   singlestore.JSONMode
+	// webhookTolerance and webhookFirstElement are the source's
+	// endpoint.Source options of the same names.
+	webhookTolerance    time.Duration
+	webhookFirstElement bool
+	settings            singlestore.Settings
+	mapping             json.RawMessage
+	subscription        string
+	schema              singlestore.Schema
+	jsonColumns         singlestore.JSONMode
+	action              string
 }
 
 // serveFile is the --config file of "s2segment serve".
@@ -35,17 +41,24 @@ type serveFile struct {
 // either inline or, better, as the name of the environment variable that
 // holds them.
 type serveFileSource struct {
-	Name             string          `json:"name"`
-	WriteKey         string          `json:"writeKey"`
-	WriteKeyEnv      string          `json:"writeKeyEnv"`
-	WebhookSecret    string          `json:"webhookSecret"`
-	WebhookSecretEnv string          `json:"webhookSecretEnv"`
-	Settings         json.RawMessage `json:"settings"`
-	PasswordEnv      string          `json:"passwordEnv"`
-	Mapping          json.RawMessage `json:"mapping"`
-	Subscription     string          `json:"subscription"`
-	Schema           string          `json:"schema"`
-	JSONStrings      bool            `json:"jsonStrings"`
+	Name             string `json:"name"`
+	WriteKey         string `json:"writeKey"`
+	WriteKeyEnv      string `json:"writeKeyEnv"`
+	WebhookSecret    string `json:"webhookSecret"`
+	WebhookSecretEnv string `json:"webhookSecretEnv"`
+	// WebhookTolerance is a Go duration ("5m"): replay protection, see
+	// endpoint.Source.WebhookTolerance.
+	WebhookTolerance string `json:"webhookTolerance"`
+	// WebhookFirstElementSignature: see
+	// endpoint.Source.WebhookFirstElementSignature.
+	WebhookFirstElementSignature bool            `json:"webhookFirstElementSignature"`
+	Settings                     json.RawMessage `json:"settings"`
+	PasswordEnv                  string          `json:"passwordEnv"`
+	Mapping                      json.RawMessage `json:"mapping"`
+	Subscription                 string          `json:"subscription"`
+	Schema                       string          `json:"schema"`
+	JSONStrings                  bool            `json:"jsonStrings"`
+	Action                       string          `json:"action"`
 }
 
 // maxServeConfigBytes bounds a --config file.
@@ -149,6 +162,15 @@ func (fs serveFileSource) resolve(lookup func(string) (string, bool)) (serveSour
 	if src.webhookSecret, err = serveSecretFrom("webhookSecret", fs.WebhookSecret, fs.WebhookSecretEnv, lookup); err != nil {
 		return src, err
 	}
+	if fs.WebhookTolerance != "" {
+		if src.webhookTolerance, err = time.ParseDuration(fs.WebhookTolerance); err != nil || src.webhookTolerance < 0 {
+			return src, fmt.Errorf(`"webhookTolerance": want a duration such as "5m", got %q`, fs.WebhookTolerance)
+		}
+	}
+	src.webhookFirstElement = fs.WebhookFirstElementSignature
+	if (src.webhookTolerance > 0 || src.webhookFirstElement) && src.webhookSecret == "" {
+		return src, errors.New(`"webhookTolerance" and "webhookFirstElementSignature" need "webhookSecret" (or "webhookSecretEnv")`)
+	}
 	if src.writeKey == "" && src.webhookSecret == "" {
 		return src, errors.New(`needs "writeKey" (or "writeKeyEnv"), "webhookSecret" (or "webhookSecretEnv"), or both`)
 	}
@@ -185,6 +207,17 @@ func (fs serveFileSource) resolve(lookup func(string) (string, bool)) (serveSour
 	}
 	if fs.JSONStrings {
 		src.jsonColumns = singlestore.JSONString
+	}
+	switch fs.Action {
+	case "", singlestore.SendActionKey:
+		src.action = singlestore.SendActionKey
+	case singlestore.WarehouseActionKey:
+		src.action = singlestore.WarehouseActionKey
+		if len(src.mapping) > 0 || fs.Subscription != "" || fs.Schema != "" || fs.JSONStrings {
+			return src, errors.New(`"mapping", "subscription", "schema" and "jsonStrings" go with the Send Data action; the warehouse action has its own tables`)
+		}
+	default:
+		return src, fmt.Errorf(`"action": want %q or %q, got %q`, singlestore.SendActionKey, singlestore.WarehouseActionKey, fs.Action)
 	}
 	return src, nil
 }

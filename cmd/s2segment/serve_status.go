@@ -11,10 +11,10 @@ import (
 	"github.com/s2segment/s2segment/internal/endpoint"
 )
 
-// statusOptions are the options of serve's status page: the same token as
-// the actions routes, and a form that runs an event through a source's
-// mapping and subscription as "s2segment try" does, writing nothing.
-func statusOptions(st *serveSetup, token string) endpoint.StatusOptions {
+// statusOptions are the options of serve's status page: a form that runs an
+// event through a source's mapping and subscription as "s2segment try"
+// does, writing nothing.
+func statusOptions(st *serveSetup) endpoint.StatusOptions {
 	encs := map[string]*singlestore.Encoder{}
 	var names []string
 	for i, src := range st.sources {
@@ -26,7 +26,6 @@ func statusOptions(st *serveSetup, token string) endpoint.StatusOptions {
 	var buf, row []byte
 	var payload destination.Payload
 	return endpoint.StatusOptions{
-		Token:   token,
 		Action:  singlestore.SendActionKey,
 		Sources: names,
 		Try: func(_ context.Context, source string, event []byte) (json.RawMessage, error) {

@@ -95,7 +95,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 		t.Skip("no Chromium installed (Debian: apt-get install chromium); the status page's browser test is skipped")
 	}
 
-	r := serveStart(t, "--write-key", serveTestKey, "--actions-token", serveTestToken,
+	r := serveStart(t, "--write-key", serveTestKey, "--admin-token", serveTestToken,
 		"--subscription", `type = "track" or type = "identify"`)
 	auth := basicAuth(serveTestKey)
 	for i := range 5 {
@@ -116,7 +116,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 	resp, err := http.Get(r.url + "/status.json")
 	require.NoError(t, err)
 	resp.Body.Close()
-	require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "the status page needs the token")
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "on the main address the status page needs the admin token")
 
 	// A profile of its own; Chromium's helper processes may still write to
 	// it for a moment after the browser is closed, so it is removed with

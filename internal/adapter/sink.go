@@ -21,12 +21,18 @@ type SinkConfig struct {
 	// them). Sinks of the Tracking API and webhooks leave it off: nobody
 	// reads them there.
 	ReportSent bool
+	// Warehouse, when set, makes the sink write Segment's warehouse schema
+	// with a singlestore.WarehouseWriter instead of the Send Data rows of
+	// WriterConfig (which is then not used).
+	Warehouse *singlestore.WarehouseConfig
 }
 
 // Sink writes events with a singlestore.Writer and reports a endpoint.Result
 // per event. It is safe for concurrent use.
 type Sink struct {
-	w          *singlestore.Writer
+	w          *singlestore.Writer // nil for a warehouse sink
+	write      func(ctx context.Context, events [][]byte) *destination.MultiStatus
+	batchSize  int
 	reportSent bool
 
 	written, rejected, failed atomic.Int64
@@ -49,15 +55,29 @@ type SinkStats struct {
 // NewSink compiles the writer of cfg on exec. A mapping or subscription
 // that does not compile, or a bad table or database name, is an error.
 func NewSink(exec singlestore.Executor, cfg SinkConfig) (*Sink, error) {
+	if cfg.Warehouse != nil {
+		wexec, ok := exec.(singlestore.WarehouseExecutor)
+		if !ok {
+			return nil, errors.New("the warehouse action needs an executor that reads rows (singlestore.WarehouseExecutor)")
+		}
+		ww, err := singlestore.NewWarehouseWriter(wexec, *cfg.Warehouse)
+		if err != nil {
+			return nil, err
+		}
+		return &Sink{write: ww.Write, batchSize: ww.BatchSize(), reportSent: cfg.ReportSent}, nil
+	}
 	w, err := singlestore.NewWriter(exec, cfg.WriterConfig)
 	if err != nil {
 		return nil, err
 	}
-	return &Sink{w: w, reportSent: cfg.ReportSent}, nil
+	return &Sink{w: w, write: w.Write, batchSize: w.BatchSize(), reportSent: cfg.ReportSent}, nil
 }
 
-// Writer returns the sink's writer.
+// Writer returns the sink's Send Data writer, or nil for a warehouse sink.
 func (s *Sink) Writer() *singlestore.Writer { return s.w }
+
+// BatchSize returns the most rows one request of the sink carries.
+func (s *Sink) BatchSize() int { return s.batchSize }
 
 // Stats returns the sink's counters.
 func (s *Sink) Stats() SinkStats {
@@ -67,7 +87,7 @@ func (s *Sink) Stats() SinkStats {
 // Write writes events (JSON objects, checked by the server) and returns one
 // result per event, in order. Results hold no slice of the events.
 func (s *Sink) Write(ctx context.Context, events [][]byte) []endpoint.Result {
-	ms := s.w.Write(ctx, events)
+	ms := s.write(ctx, events)
 	out := make([]endpoint.Result, len(events))
 	var written, rejected, failed int64
 	for i := range out {

@@ -17,11 +17,6 @@ import (
 
 // StatusOptions configures the status page (see Server.EnableStatus).
 type StatusOptions struct {
-	// Token, when set, must be sent to every status route, as
-	// "Authorization: Bearer TOKEN" or as the password of Basic
-	// credentials (which a browser asks for). Without a token the routes
-	// are open: keep the server on loopback then.
-	Token string
 	// Action is the key of the action the sources' events go through,
 	// shown beside each source ("send" when empty).
 	Action string
@@ -283,8 +278,8 @@ var statusPage []byte
 // statusTryLimit bounds the event the form posts.
 const statusTryLimit = 1 << 20
 
-// EnableStatus serves the status page on the server's routes, protected
-// by opts.Token: GET /status (an HTML page, no external assets), GET
+// EnableStatus serves the status page on the operator's routes (see
+// statusRoute for who may see it): GET /status (an HTML page, no external assets), GET
 // /status.json (what the page shows: per source and action, the events
 // received, written, filtered, rejected and failed per minute over the last
 // hour; the database write latency; the latest failures with their
@@ -345,37 +340,34 @@ func (s *Server) EnableStatus(opts StatusOptions) {
 		writeJSON(w, http.StatusOK, out)
 	})
 	var h http.Handler = mux
-	if opts.Token != "" {
-		h = requireToken(opts.Token, mux)
-	}
 	s.status.Store(&h)
 }
 
-// requireToken lets through requests that carry token as a Bearer token or
-// as the password of Basic credentials.
-func requireToken(token string, next http.Handler) http.Handler {
-	want := sha256.Sum256([]byte(token))
+// statusRoute serves the status routes (404 until EnableStatus). They
+// are operator routes, like /readyz's reasons: open on AdminHandler, and on
+// Handler only to a request bearing Config.AdminToken, as a Bearer token or
+// as the password of Basic credentials (which a browser asks for); without
+// an admin token they are not on Handler at all.
+func (s *Server) statusRoute(admin bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok {
-			_, got, ok = r.BasicAuth()
-		}
-		sum := sha256.Sum256([]byte(got))
-		if ok && subtle.ConstantTimeCompare(sum[:], want[:]) == 1 {
-			next.ServeHTTP(w, r)
+		h := s.status.Load()
+		if h == nil || (!admin && s.cfg.AdminToken == "") {
+			http.NotFound(w, r)
 			return
 		}
-		w.Header().Set("WWW-Authenticate", `Basic realm="s2segment status", charset="UTF-8"`)
-		writeJSON(w, http.StatusUnauthorized, obj2("ok", []byte("false"), "error", quote("the status page needs the token (as the password, any user name)")))
+		if !admin && !s.adminRequest(r) && !s.adminBasic(r) {
+			w.Header().Set("WWW-Authenticate", `Basic realm="s2segment status", charset="UTF-8"`)
+			writeJSON(w, http.StatusUnauthorized, obj2("ok", []byte("false"), "error", quote("the status page needs the admin token (as the password, any user name), or the admin address")))
+			return
+		}
+		(*h).ServeHTTP(w, r)
 	})
 }
 
-// serveStatus answers the status routes, or 404 until EnableStatus.
-func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request) {
-	h := s.status.Load()
-	if h == nil {
-		http.NotFound(w, r)
-		return
-	}
-	(*h).ServeHTTP(w, r)
+// adminBasic reports whether r bears the admin token as the password of
+// Basic credentials.
+func (s *Server) adminBasic(r *http.Request) bool {
+	_, got, ok := r.BasicAuth()
+	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(s.cfg.AdminToken))
+	return ok && s.cfg.AdminToken != "" && subtle.ConstantTimeCompare(a[:], b[:]) == 1
 }

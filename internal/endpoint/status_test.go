@@ -46,7 +46,7 @@ func TestStatusRoutes(t *testing.T) {
 		}
 		return out
 	})
-	s, err := New(Config{Sources: []Source{{Name: "web", WriteKey: "wk_status_secret", Sink: sink}}})
+	s, err := New(Config{Sources: []Source{{Name: "web", WriteKey: "wk_status_secret", Sink: sink}}, AdminToken: "tok_status"})
 	require.NoError(t, err)
 	ts := httptest.NewServer(s.Handler())
 	defer ts.Close()
@@ -54,7 +54,7 @@ func TestStatusRoutes(t *testing.T) {
 	status, _ := statusGet(t, ts.URL+"/status", "")
 	assert.Equal(t, http.StatusNotFound, status, "no status page until enabled")
 
-	s.EnableStatus(StatusOptions{Token: "tok_status", Sources: []string{"web"},
+	s.EnableStatus(StatusOptions{Sources: []string{"web"},
 		Try: func(_ context.Context, source string, event []byte) (json.RawMessage, error) {
 			return json.Marshal(map[string]any{"source": source, "echo": json.RawMessage(event)})
 		}})
@@ -70,6 +70,11 @@ func TestStatusRoutes(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, status)
 	status, _ = statusGet(t, ts.URL+"/status.json", "wrong")
 	assert.Equal(t, http.StatusUnauthorized, status)
+
+	admin := httptest.NewServer(s.AdminHandler())
+	defer admin.Close()
+	status, _ = statusGet(t, admin.URL+"/status.json", "")
+	assert.Equal(t, http.StatusOK, status, "the admin address needs no token")
 
 	status, page := statusGet(t, ts.URL+"/status", "tok_status")
 	require.Equal(t, http.StatusOK, status)
@@ -136,4 +141,20 @@ func TestStatusRecorderWindow(t *testing.T) {
 	assert.Equal(t, int64(2), l.Count)
 	assert.Equal(t, 20.0, l.MeanMs)
 	assert.Equal(t, 30.0, l.MaxMs)
+}
+
+// TestStatusNotOnMainAddressWithoutAdminToken: with no admin token the
+// status page is only on the admin handler.
+func TestStatusNotOnMainAddressWithoutAdminToken(t *testing.T) {
+	s, err := New(Config{Sources: []Source{{Name: "web", WriteKey: "k", Sink: SinkFunc(nil)}}})
+	require.NoError(t, err)
+	s.EnableStatus(StatusOptions{})
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	status, _ := statusGet(t, ts.URL+"/status", "anything")
+	assert.Equal(t, http.StatusNotFound, status)
+	admin := httptest.NewServer(s.AdminHandler())
+	defer admin.Close()
+	status, _ = statusGet(t, admin.URL+"/status", "")
+	assert.Equal(t, http.StatusOK, status)
 }
