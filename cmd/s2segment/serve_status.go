@@ -19,8 +19,12 @@ func statusOptions(st *serveSetup) endpoint.StatusOptions {
 	var names []string
 	for i, src := range st.sources {
 		name := serveSourceName(src.name)
-		encs[name] = st.sinks[i].Writer().Encoder()
 		names = append(names, name)
+		if w := st.sinks[i].Writer(); w != nil {
+			encs[name] = w.Encoder()
+		} else {
+			encs[name] = nil // the warehouse action: no single row to show
+		}
 	}
 	var mu sync.Mutex // one try at a time: the buffers are shared
 	var buf, row []byte
@@ -35,6 +39,9 @@ func statusOptions(st *serveSetup) endpoint.StatusOptions {
 					return nil, fmt.Errorf("no source %q", source)
 				}
 				enc = encs[names[0]]
+			}
+			if enc == nil {
+				return nil, fmt.Errorf("source %q writes Segment's warehouse tables; the form shows the row of the Send Data action only (try \"s2segment warehouse plan\")", source)
 			}
 			mu.Lock()
 			defer mu.Unlock()
