@@ -338,7 +338,7 @@ func (s *Server) execute(ctx context.Context, ep endpoint, req *request) ([]byte
 		return nil, errArgCount(st.Placeholders, len(req.Args))
 	}
 	var out []byte
-	err := s.backend.withConn(ctx, req.Database, st.Keyword, func(conn *sql.Conn) error {
+	err := s.backend.withConn(ctx, req.Database, st.Keyword, func(ctx context.Context, conn *sql.Conn) error {
 		var err error
 		if ep == epExec {
 			out, err = execJSON(ctx, conn, st.SQL, req.Args)
