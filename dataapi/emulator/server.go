@@ -337,6 +337,9 @@ func (s *Server) execute(ctx context.Context, ep endpoint, req *request) ([]byte
 	case st.Placeholders != len(req.Args):
 		return nil, errArgCount(st.Placeholders, len(req.Args))
 	}
+	if s.backend.dialect == DialectMariaDB && (st.Keyword == "CREATE" || st.Keyword == "ALTER") {
+		st.SQL = noPadCollations(st.SQL)
+	}
 	var out []byte
 	err := s.backend.withConn(ctx, req.Database, st.Keyword, func(ctx context.Context, conn *sql.Conn) error {
 		var err error

@@ -20,6 +20,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/s2segment/s2segment/destination"
 )
 
 // ErrClosed is returned by Serve once the server has been shut down.
@@ -432,10 +434,12 @@ func (s *Server) outcome(results []Result, allow429 bool) (int, time.Duration) {
 	return status, after
 }
 
-// retried reports whether every sender retries status: 5xx except 501 and
-// 505, the rule Segment's pipeline follows.
+// retried reports whether status can be passed on to the sender as the
+// answer of a request to retry: a 5xx that Segment retries
+// (destination.Retryable, the module's one rule). Other retryable statuses
+// (408, 423) are answered 503, which every sender retries.
 func retried(status int) bool {
-	return status >= 500 && status <= 599 && status != 501 && status != 505
+	return status >= 500 && destination.Retryable(status)
 }
 
 // answerEvents answers a Tracking API or webhook request: {"success":true}
