@@ -179,13 +179,14 @@ type Stats struct {
 
 // Client talks to one Data API endpoint. It is safe for concurrent use.
 type Client struct {
-	cfg    Config
-	base   string // scheme://host:port
-	auth   string // the Authorization header value, for redaction only
-	rc     *resty.Client
-	sem    chan struct{}
-	policy func(context.Context, *http.Response, error) bool
-	log    *slog.Logger
+	cfg      Config
+	base     string // scheme://host:port
+	auth     string // the Authorization header value
+	redactor *Redactor
+	rc       *resty.Client
+	sem      chan struct{}
+	policy   func(context.Context, *http.Response, error) bool
+	log      *slog.Logger
 
 	requests, retries, splits, bytesSent, failures atomic.Int64
 
@@ -238,6 +239,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.User != "" || cfg.Password != "" {
 		c.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.User+":"+cfg.Password))
 	}
+	c.redactor = NewRedactor(cfg.User, cfg.Password)
 	if c.policy == nil {
 		c.policy = DefaultRetryPolicy
 	}
@@ -360,18 +362,9 @@ func (c *Client) Stats() Stats {
 // stays usable.
 func (c *Client) CloseIdleConnections() { c.rc.GetClient().CloseIdleConnections() }
 
-// redact removes the password and the Authorization header value from s.
-// Passwords shorter than four bytes are left alone: replacing every
-// occurrence of "ab" would garble messages without hiding anything.
-func (c *Client) redact(s string) string {
-	if c.auth != "" {
-		s = strings.ReplaceAll(s, strings.TrimPrefix(c.auth, "Basic "), "REDACTED")
-	}
-	if len(c.cfg.Password) >= 4 {
-		s = strings.ReplaceAll(s, c.cfg.Password, "REDACTED")
-	}
-	return s
-}
+// redact removes the password, of any length, and any Authorization value
+// from s (see Redactor for the rule).
+func (c *Client) redact(s string) string { return c.redactor.Redact(s) }
 
 // restyLogger sends resty's own messages to the Client's logger, redacted.
 type restyLogger struct{ c *Client }
@@ -429,11 +422,11 @@ func (c *Client) call(ctx context.Context, method, path string, body []byte, aut
 		if c.now().Add(wait).Sub(start) > c.cfg.MaxRetryTime {
 			c.failures.Add(1)
 			c.log.Warn("dataapi: not retrying: the wait would end after MaxRetryTime",
-				"path", path, "attempt", attempt, "wait", wait, "error", err.Error())
+				"path", path, "attempt", attempt, "wait", wait, "error", c.redact(err.Error()))
 			return nil, err
 		}
 		c.retries.Add(1)
-		c.log.Warn("dataapi: retrying", "path", path, "attempt", attempt, "wait", wait, "error", err.Error())
+		c.log.Warn("dataapi: retrying", "path", path, "attempt", attempt, "wait", wait, "error", c.redact(err.Error()))
 		if serr := c.sleep(ctx, wait); serr != nil {
 			c.failures.Add(1)
 			return nil, fmt.Errorf("dataapi: calling %s: %w while waiting to retry (last failure: %w)", path, serr, err)
