@@ -2,6 +2,7 @@ package singlestore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -24,6 +25,12 @@ type Executor interface {
 	ExecBatch(ctx context.Context, req *batch.Request) dataapi.BatchResult
 }
 
+// Querier is implemented by an Executor that can also run a query;
+// Writer.Probe uses it when it can (NewExecutor's does).
+type Querier interface {
+	QueryRows(ctx context.Context, sql string, args ...any) ([]map[string]json.RawMessage, error)
+}
+
 // NewExecutor returns the Executor of a Data API client.
 func NewExecutor(c *dataapi.Client) Executor { return clientExecutor{c} }
 
@@ -31,6 +38,10 @@ type clientExecutor struct{ c *dataapi.Client }
 
 func (e clientExecutor) Exec(ctx context.Context, sql string, args ...any) (dataapi.ExecResult, error) {
 	return e.c.Exec(ctx, sql, args...)
+}
+
+func (e clientExecutor) QueryRows(ctx context.Context, sql string, args ...any) ([]map[string]json.RawMessage, error) {
+	return e.c.QueryRows(ctx, sql, args...)
 }
 
 func (e clientExecutor) ExecBatch(ctx context.Context, req *batch.Request) dataapi.BatchResult {
@@ -144,6 +155,30 @@ func (w *Writer) CreateTable(ctx context.Context) error {
 	}
 	if _, err := w.exec.Exec(ctx, ddl); err != nil {
 		return fmt.Errorf("creating table %s.%s: %w", QuoteIdentifier(w.database), QuoteIdentifier(w.table), err)
+	}
+	return nil
+}
+
+// ProbeSQL is the statement Probe runs: it reads no row, yet the server
+// must accept the credentials, find the database and the table and allow
+// reading it.
+func ProbeSQL(database, table string) string {
+	return "SELECT 1 FROM " + QuoteIdentifier(database) + "." + QuoteIdentifier(table) + " LIMIT 0"
+}
+
+// Probe checks that the table can be reached with the writer's credentials:
+// one authenticated query (ProbeSQL) that reads no row. Its error is the
+// Data API's (errors.Is with dataapi.ErrUnauthorized, ErrMissingTable …).
+func (w *Writer) Probe(ctx context.Context) error {
+	q := ProbeSQL(w.database, w.table)
+	var err error
+	if qr, ok := w.exec.(Querier); ok {
+		_, err = qr.QueryRows(ctx, q)
+	} else {
+		_, err = w.exec.Exec(ctx, q)
+	}
+	if err != nil {
+		return fmt.Errorf("probing table %s.%s: %w", QuoteIdentifier(w.database), QuoteIdentifier(w.table), err)
 	}
 	return nil
 }
