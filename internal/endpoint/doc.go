@@ -19,8 +19,9 @@
 // Basic auth ("writeKey:") or "writeKey" in the body. The write key is removed
 // from the events. As Segment's API does on receipt, a single-event route sets
 // "type" from the route when the event has none, every event gets
-// "messageId" ("api-…"), "timestamp" and "receivedAt" (server time) when it
-// has none, and a batch's top-level context and integrations are merged into
+// "messageId", "timestamp" and "receivedAt" (server time) when it has none
+// (the messageId is "api-" and a digest of the event as sent, so that a resend
+// after a lost answer is the same event; see newMessageID), and a batch's top-level context and integrations are merged into
 // each event (the event's own keys win). Every batch event needs a "type".
 //
 // Webhooks are verified before anything is written: X-Signature is the hex

@@ -3,7 +3,6 @@ package endpoint
 import (
 	"compress/gzip"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
@@ -54,7 +53,7 @@ type Server struct {
 	closed     chan struct{} // closed when Shutdown has finished
 
 	now   func() time.Time
-	newID func() string
+	newID func(digest []byte) string
 }
 
 // source is a configured Source with its committer.
@@ -603,10 +602,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
-// newMessageID returns a messageId for an event that came without one, in
-// the "api-" form Segment's API uses.
-func newMessageID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return "api-" + hex.EncodeToString(b[:])
+// newMessageID returns the messageId of an event that came without one, in
+// the "api-" form Segment's API uses: "api-" and 32 hex digits of the
+// SHA-256 of the event's content as sent (its route's type and its members
+// but writeKey, in order; see editEvent). Segment's API picks a random id,
+// so a resend after a lost answer would be a second event; here the same
+// event sent again gets the same id, and the dedupe table keeps one row.
+// Two events that are the same byte for byte and carry no messageId are
+// therefore one event; a sender that means two must give them ids (or
+// timestamps) of their own.
+func newMessageID(digest []byte) string {
+	return "api-" + hex.EncodeToString(digest[:16])
 }
