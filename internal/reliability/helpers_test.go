@@ -3,7 +3,6 @@ package reliability
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -20,6 +19,7 @@ import (
 	"github.com/s2segment/s2segment/dataapi/emulator"
 	"github.com/s2segment/s2segment/destination"
 	"github.com/s2segment/s2segment/destination/singlestore"
+	"github.com/s2segment/s2segment/internal/adapter"
 	"github.com/s2segment/s2segment/internal/endpoint"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -379,9 +379,9 @@ func checkColumns(t *testing.T, c *dataapi.Client, table string, events [][]byte
 	}
 }
 
-// writerSink is the hosted endpoint's Sink over a Writer, as "s2segment
-// serve" builds it: a written event is 200, a failure keeps its status and
-// message, retryable when sending it again may succeed.
+// writerSink is the hosted endpoint's Sink over a Writer, converting
+// results with the shipped conversion (adapter.Results), and remembering
+// the events that failed for good.
 type writerSink struct {
 	w *singlestore.Writer
 
@@ -390,19 +390,9 @@ type writerSink struct {
 }
 
 func (s *writerSink) Write(ctx context.Context, events [][]byte) []endpoint.Result {
-	ms := s.w.Write(ctx, events)
-	out := make([]endpoint.Result, len(events))
-	for i := range out {
-		r := ms.Results[i]
-		if r.OK() {
-			out[i] = endpoint.Result{Status: http.StatusOK}
-			continue
-		}
-		res := endpoint.Result{Status: r.Status, ErrorType: r.ErrorType, Message: r.ErrorMessage, Retryable: r.Retryable()}
-		if errors.Is(r.Err, context.DeadlineExceeded) || errors.Is(r.Err, context.Canceled) {
-			res.Retryable = true
-		}
-		if !res.Retryable {
+	out := adapter.Results(s.w.Write(ctx, events), len(events), false)
+	for i, res := range out {
+		if !res.OK() && !res.Retryable {
 			s.mu.Lock()
 			if s.rejected == nil {
 				s.rejected = map[string]string{}
@@ -410,7 +400,6 @@ func (s *writerSink) Write(ctx context.Context, events [][]byte) []endpoint.Resu
 			s.rejected[gjson.GetBytes(events[i], "messageId").Str] = res.Message
 			s.mu.Unlock()
 		}
-		out[i] = res
 	}
 	return out
 }

@@ -172,9 +172,9 @@ func newHosted(t *testing.T, b suiteBackend) *hosted {
 	h.srv, err = endpoint.New(endpoint.Config{
 		Sources: []endpoint.Source{{Name: "rel", WriteKey: suiteWriteKey, WebhookSecret: suiteSecret, Sink: h.sink}},
 		Actions: acts, ActionsToken: suiteToken,
-		Ready:   h.sink.Ready,
-		Logger:  logger,
-		Group:   endpoint.GroupConfig{MaxEvents: 50},
+		Ready:  h.sink.Ready,
+		Logger: logger,
+		Group:  endpoint.GroupConfig{MaxEvents: 50},
 	})
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
