@@ -19,15 +19,21 @@
 //     with full-jitter exponential backoff ([Backoff]), honouring
 //     Retry-After, up to Config.MaxAttempts attempts and Config.MaxRetryTime;
 //     other answers are final ([DefaultRetryPolicy]). A cancelled context is
-//     never retried.
+//     never retried. This is the client's own rule for one request; what a
+//     sender of Segment events should retry is decided elsewhere
+//     (destination.Retryable), and a final answer here (a 401, a missing
+//     table: see [SetupFault]) may well be worth keeping the events for.
+//   - A success answer of /api/v2/exec must carry rowsAffected; one that
+//     does not is [ErrUnexpectedResponse], never a write.
 //   - [ExecBatch] writes a batch of rows (such as a *batch.Request) and, when
 //     the server refuses the body as too large, splits it in halves and
 //     writes each, down to single rows; it reports a result per row.
 //
 // What it does not do: it knows nothing of Segment or of the rows' meaning,
 // it does not build SQL (beyond sending what it is given), and it never logs
-// or reports the password or the Authorization header: both are removed from
-// errors, logs and the Stringer forms of Config and Client.
+// or reports the password, whatever its length, or an Authorization value:
+// they are removed from errors (the server's own error text included), logs
+// and the Stringer forms of Config and Client (see [Redactor] for the rule).
 //
 //	c, err := dataapi.New(dataapi.Config{Host: "svc-123.singlestore.com", User: "admin", Password: pw, Database: "analytics"})
 //	res, err := c.Exec(ctx, "INSERT INTO t (a, b) VALUES (?, ?)", 1, "x")
