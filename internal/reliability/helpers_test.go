@@ -1,7 +1,9 @@
 package reliability
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -172,6 +174,27 @@ type front struct {
 	// included, so a test can wait for late writes to land before it
 	// reads the table.
 	running sync.WaitGroup
+
+	// bodies counts the requests by body, and held lists the bodies of
+	// the requests held past their delay, so a test can tell that each
+	// held request was sent again, whatever else timed out on a loaded
+	// machine.
+	mu     sync.Mutex
+	bodies map[[32]byte]int
+	held   [][32]byte
+}
+
+// resentHeld returns how many held requests were sent again, and how many
+// were held.
+func (f *front) resentHeld() (resent, held int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, h := range f.held {
+		if f.bodies[h] >= 2 {
+			resent++
+		}
+	}
+	return resent, len(f.held)
 }
 
 func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -181,7 +204,19 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	f.running.Add(1)
 	defer f.running.Done()
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	sum := sha256.Sum256(body)
 	ft := f.plan(f.count.Add(1))
+	f.mu.Lock()
+	if f.bodies == nil {
+		f.bodies = map[[32]byte]int{}
+	}
+	f.bodies[sum]++
+	if ft.delay > 0 {
+		f.held = append(f.held, sum)
+	}
+	f.mu.Unlock()
 	if ft.restart > 0 {
 		f.injected.Add(1)
 		go f.api.restart(ft.restart)
