@@ -38,8 +38,12 @@
 // written or have failed, so the sender's retry is the only queue and a crash
 // loses nothing that was acknowledged. Each event ends with a Result; a result
 // is final when the event was written (2xx) or failed in a way a retry would
-// not change (invalid, too large, refused by the database), and retryable
-// otherwise (a timed-out or failed request to the database).
+// not change (invalid, too large, refused by the database for one of its own
+// values), and retryable otherwise: a timed-out or failed request to the
+// database, and any failure of the destination itself (refused credentials or
+// privileges, a missing database or table, an answer that is not the Data
+// API's), which is never the event's fault. A result nobody set is a
+// retryable 500: results fail closed.
 //
 //   - 200: every event has a final result. Like Segment's API, the Tracking
 //     API and webhooks answer {"success":true} even when some events were
