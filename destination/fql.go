@@ -393,6 +393,16 @@ type node struct {
 	group    bool
 	or       bool
 	children []node
+	// empty is a parenthesised group with no supported condition in it,
+	// which the reference keeps as an undefined child of the enclosing
+	// group. Evaluating it is an error there (validate throws); here the
+	// event is not delivered, see evalEvent.failed.
+	empty bool
+	pos   int // byte offset of an empty group's "("
+	// badPath is a path made only of separators, such as "." in
+	// properties.\. = "a": the reference's get fails on it (the match of
+	// its pieces is null), so evaluating the condition is an error there.
+	badPath bool
 
 	field fieldKind
 	path  []string // for properties, traits and context: the lodash-style path
@@ -457,6 +467,12 @@ func (v tokenValue) Number() float64 {
 // empty pieces, as path.match(/([^[.\]])+/g) does.
 func splitPath(p string) []string {
 	return strings.FieldsFunc(p, func(r rune) bool { return r == '.' || r == '[' || r == ']' })
+}
+
+// setPath sets the path a properties, traits or context condition reads.
+func (n *node) setPath(p string) {
+	n.path = splitPath(p)
+	n.badPath = p != "" && len(n.path) == 0
 }
 
 type parser struct {
@@ -542,7 +558,11 @@ func (p *parser) parse() (node, bool, error) {
 				return node{}, false, err
 			}
 			if !ok {
-				return node{}, false, parseErr(tok.pos, "the group opened here has no supported condition")
+				// "()", or a group that ends at the ")" of its first function
+				// call when that call names an unsupported field, as in
+				// (contains(type, "t") or ...): the group collects the tokens
+				// up to the first ")".
+				n = node{empty: true, pos: tok.pos}
 			}
 			nodes = append(nodes, n)
 		case tok.kind == tokConditional:
@@ -605,7 +625,7 @@ func (p *parser) condition(field *token, kind fieldKind) (node, error) {
 	switch {
 	case path:
 		// properties, traits, context: the rest of the identifier is the path.
-		n.path = splitPath(strings.TrimPrefix(field.value, rootKeys[kind]+"."))
+		n.setPath(strings.TrimPrefix(field.value, rootKeys[kind]+"."))
 		n.str = val.String()
 		n.num = val.Number()
 	case compare:
@@ -670,7 +690,7 @@ func (p *parser) function(name *token, negate bool) (node, bool, error) {
 			prefix := rootKeys[k]
 			if strings.HasPrefix(field.value, prefix) {
 				n.field = k
-				n.path = splitPath(strings.TrimPrefix(field.value, prefix+"."))
+				n.setPath(strings.TrimPrefix(field.value, prefix+"."))
 				matched = true
 				break
 			}
@@ -715,6 +735,11 @@ func parseFQL(src string) (node, error) {
 			return node{}, parseErr(0, "the subscription is empty")
 		}
 		return node{}, parseErr(0, "no supported condition: conditions must be on type, event, name, userId, properties.*, traits.* or context.*, e.g. type = \"track\"")
+	}
+	if n.empty {
+		// The reference's parse returns that undefined child itself, and
+		// parseFql fails reading its type.
+		return node{}, parseErr(n.pos, "the group opened here has no supported condition (a group ends at the first ')', also that of a function call)")
 	}
 	if !n.group {
 		n = node{group: true, children: []node{n}}

@@ -29,8 +29,17 @@ func FuzzParseSubscription(f *testing.F) {
 		`userId = true and traits.logins >= 5 and properties.first\ name = 'Ana'`,
 		`((type = "track") or x)`, `type = `, `type == "=" and`, `properties.v = .5`, `a\`, `!`, `"`,
 		`match(name, "*")`, `contains(event,`, `properties.n = +3`, `properties.n != -1.5`,
+		`(contains(type, "t") or event = "A")`, `(match(event, "A*")) and type = "track"`, `type = "track" or ()`,
+		`(!contains(messageId, "x") and event = "A")`, `event = "B" or properties.\. = "a"`, `()`, `(contains(type, "t"))`,
 	} {
 		f.Add(s)
+	}
+	// Every tenth generated case: enough for the group forms, few enough
+	// that gathering the baseline leaves time to fuzz.
+	for i, c := range readNDJSON[subscriptionCase](f, "testdata/subscription-generated.ndjson") {
+		if i%10 == 0 {
+			f.Add(c.Subscription)
+		}
 	}
 	f.Fuzz(func(t *testing.T, fql string) {
 		sub, err := ParseSubscription(fql)
@@ -57,6 +66,9 @@ func FuzzParseSubscription(f *testing.F) {
 		for _, ev := range fuzzEvents {
 			if sub.Match(ev) != again.Match(ev) {
 				t.Fatalf("%q matches %s differently on two parses", fql, ev)
+			}
+			if matched, failed := sub.evaluate(string(ev)); matched && failed {
+				t.Fatalf("%q both matches %s and fails on it", fql, ev)
 			}
 		}
 		sub.Match([]byte(`{"type":`)) // malformed input must not panic

@@ -62,12 +62,23 @@ func (e *SubscriptionError) Unwrap() error { return ErrInvalidSubscription }
 //   - Paths are read like lodash's get, with dots and [n]; a falsy value
 //     part-way (0, "", false, null) is the result.
 //
-// Deliberate differences, all on inputs the reference cannot evaluate or
-// that JSON leaves open: an empty group "()" is a parse error (the reference
-// fails when evaluating it), a path made only of separators reads nothing,
-// inherited JavaScript properties ("constructor", "toString") are not
-// fields, and of duplicate keys in an event the first counts, as in gjson
-// and so in the mapping (JSON.parse keeps the last).
+// A group ends at the first ")", also the one that closes a function call,
+// so (contains(type, "t") or event = "A") is an empty group (contains does
+// not read type) followed by or event = "A". An empty group, such as (),
+// is kept: evaluating it is an error in the reference, which fails every
+// event of the batch; here that one event does not match, and events whose
+// evaluation stops before the group (and, or short-circuit) are
+// unaffected. A subscription that is only an empty group is a parse error,
+// as in the reference. A condition on a path made only of separators
+// (properties.\. = "a") is treated the same way: the reference fails
+// evaluating it.
+//
+// Deliberate differences, on inputs that JSON leaves open or that read
+// JavaScript internals: inherited JavaScript properties ("constructor",
+// "toString") are not fields, and of duplicate keys in an event the first
+// counts, as in gjson and so in the mapping (JSON.parse keeps the last).
+// Where the reference fails a whole batch (above), only the events that
+// reach the failing condition are refused.
 type Subscription struct {
 	src   string
 	root  node
@@ -98,6 +109,9 @@ func MustParseSubscription(fql string) *Subscription {
 }
 
 func (s *Subscription) markRoots(n *node) {
+	if n.empty {
+		return
+	}
 	if n.group {
 		for i := range n.children {
 			s.markRoots(&n.children[i])
@@ -122,11 +136,20 @@ func (s *Subscription) Match(event []byte) bool {
 
 // MatchString is Match for an event held in a string.
 func (s *Subscription) MatchString(event string) bool {
+	matched, _ := s.evaluate(event)
+	return matched
+}
+
+// evaluate is MatchString that also reports whether the evaluation reached
+// an empty group or a path made only of separators, where the reference's
+// validate throws.
+func (s *Subscription) evaluate(event string) (matched, failed bool) {
 	var ev evalEvent
 	if !ev.fill(event, &s.roots) {
-		return false
+		return false, false
 	}
-	return ev.group(&s.root)
+	matched = ev.group(&s.root)
+	return matched && !ev.failed, ev.failed
 }
 
 // evalEvent holds the top-level values of one event that the conditions
@@ -134,6 +157,11 @@ func (s *Subscription) MatchString(event string) bool {
 // they are all found.
 type evalEvent struct {
 	vals [numFieldKinds]gjson.Result
+	// failed is set when the evaluation reaches an empty group or a path
+	// made only of separators. The reference throws there and fails every
+	// event of the batch; here the evaluation stops and that one event does
+	// not match.
+	failed bool
 }
 
 // fill reads the wanted top-level values; it reports false when event is
@@ -189,6 +217,9 @@ func (ev *evalEvent) group(n *node) bool {
 			if ev.eval(&n.children[i]) {
 				return true
 			}
+			if ev.failed {
+				return false
+			}
 		}
 		return false
 	}
@@ -201,6 +232,10 @@ func (ev *evalEvent) group(n *node) bool {
 }
 
 func (ev *evalEvent) eval(n *node) bool {
+	if n.empty || n.badPath {
+		ev.failed = true
+		return false
+	}
 	if n.group {
 		return ev.group(n)
 	}
@@ -400,6 +435,10 @@ func (s *Subscription) Describe() string {
 }
 
 func describe(b *strings.Builder, n *node) {
+	if n.empty {
+		b.WriteString("()")
+		return
+	}
 	if n.group {
 		if n.or {
 			b.WriteString("or(")
@@ -416,6 +455,9 @@ func describe(b *strings.Builder, n *node) {
 		return
 	}
 	b.WriteString(rootKeys[n.field])
+	if n.badPath {
+		b.WriteString(".(separators only)")
+	}
 	if len(n.path) > 0 {
 		b.WriteString("." + strings.Join(n.path, "."))
 	}

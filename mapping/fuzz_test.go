@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/tidwall/gjson"
@@ -16,6 +17,13 @@ import (
 func FuzzApply(f *testing.F) {
 	for _, c := range loadConformance(f) {
 		f.Add([]byte(c.Mapping), []byte(c.Payload))
+	}
+	// Every tenth generated case: enough for the path forms, few enough
+	// that gathering the baseline leaves time to fuzz.
+	for i, c := range loadCases(f, "testdata/generated.ndjson") {
+		if i%10 == 0 {
+			f.Add([]byte(c.Mapping), []byte(c.Payload))
+		}
 	}
 	events := trackEvents(2)
 	for _, m := range []string{sendDataDefault, everyDirective} {
@@ -84,4 +92,73 @@ func FuzzLiquid(f *testing.F) {
 			t.Fatalf("invalid output %q", out)
 		}
 	})
+}
+
+// FuzzPath reads arbitrary paths, in every directive that reads one, from
+// arbitrary events: nothing may panic, the output is JSON, a leading "$."
+// changes nothing (@path removes the first one), and the pieces a path splits into
+// never hold a "." or a quote.
+func FuzzPath(f *testing.F) {
+	event := `{"a":{"b":[1,{"c":"x"}],"":"empty","x[y]":2,"0":"zero"},"s":"h😀llo","n":null,"f":false,"arr":[{"k":1},{"k":2}]}`
+	for _, p := range []string{
+		"$.a.b[1].c", "$.[0]", `$.["a"]`, `$.['a']["b"][0]`, `["a"].b`, "[0]", "$.a..b", "$.a.", ".$.a", "$.$.a",
+		`$.a[""]`, "$.a[x[y]]", `a["x[y]"]`, "a.b[1]]c", "a.b[1]]]", "s.length", "s[1]", "$.arr", "", ".", "$.", "..", "[]",
+		"[", "]", `"`, "'", "$.a['0']", "$.a[0]", "arr.length", "n.x", "f.x", "a[-1]", "a[01]",
+	} {
+		f.Add(p, []byte(event))
+	}
+	for i, c := range loadCases(f, "testdata/generated.ndjson") {
+		if p := gjson.GetBytes(c.Mapping, "v.@path"); i%2 == 0 && p.Type == gjson.String {
+			f.Add(p.Str, []byte(c.Payload))
+		}
+	}
+	f.Fuzz(func(t *testing.T, p string, event []byte) {
+		for _, k := range splitPath(p) {
+			if strings.ContainsAny(k, `."'`) {
+				t.Fatalf("path %q has the piece %q", p, k)
+			}
+		}
+		quoted, err := json.Marshal(p)
+		if err != nil {
+			return
+		}
+		q := string(quoted)
+		dollar, _ := json.Marshal("$." + p)
+		var first []byte
+		for i, mapping := range []string{
+			`{"v":{"@path":` + q + `}}`,
+			`{"v":{"@path":` + string(dollar) + `}}`,
+			`{"v":{"@arrayPath":[` + q + `,{"x":{"@path":` + q + `}}]}}`,
+			`{"v":{"@arrayPath":[` + q + `]}}`,
+			`{"v":{"@if":{"exists":{"@path":` + q + `},"then":{"@path":` + q + `},"else":"none"}}}`,
+			`{"v":{"@template":` + strconvQuote("{{"+p+"}}") + `}}`,
+		} {
+			m, err := Compile([]byte(mapping))
+			if err != nil {
+				continue // a template that is not one
+			}
+			out, _, err := m.Apply(event)
+			if err != nil {
+				continue
+			}
+			if gjson.ValidBytes(event) && !json.Valid(out) {
+				t.Fatalf("invalid output %q\nmapping %s\nevent %q", out, mapping, event)
+			}
+			switch i {
+			case 0:
+				first = out
+			case 1:
+				// @path removes the first "$." only: "$."+p reads p unless p
+				// holds a "$." of its own.
+				if !strings.Contains(p, "$.") && !bytes.Equal(first, out) {
+					t.Fatalf("%q gives %s, with $. in front %s", p, first, out)
+				}
+			}
+		}
+	})
+}
+
+func strconvQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }

@@ -57,7 +57,16 @@ func TestPaths(t *testing.T) {
 		{"key with a dot needs brackets", `{"v":{"@path":"$.properties['a.b']"}}`, event, `{}`},
 		{"special characters are plain key text", `{"a":{"@path":"$.properties.a*b"},"b":{"@path":"$.properties.a?b"},"c":{"@path":"$.properties.#"},"d":{"@path":"$.properties.@x"},"e":{"@path":"$.properties.a|b"},"f":{"@path":"$.properties.a\\b"}}`, event, `{"a":2,"b":3,"c":4,"d":5,"e":6,"f":7}`},
 		{"key with spaces", `{"v":{"@path":"$.integrations.Actions Amplitude.session_id"}}`, event, `{"v":1751883565}`},
-		{"empty key", `{"v":{"@path":"$.properties..x"}}`, event, `{}`},
+		{"empty pieces are dropped", `{"v":{"@path":"$.properties..x"}}`, event, `{"v":[10,20,30]}`},
+		{"empty key in quotes", `{"v":{"@path":"$.properties[\"\"]"}}`, event, `{"v":8}`},
+		{"trailing dot", `{"v":{"@path":"$.properties.x."}}`, event, `{"v":[10,20,30]}`},
+		{"bracket after $.", `{"v":{"@path":"$.[\"properties\"][\"x\"][1]"}}`, event, `{"v":20}`},
+		{"index after $. on an object", `{"v":{"@path":"$.[0]"}}`, event, `{}`},
+		{"path starting with a bracket", `{"v":{"@path":"['properties'].x[2]"}}`, event, `{"v":30}`},
+		{"a closing bracket splits", `{"v":{"@path":"$.properties[\"x\"]]1"}}`, event, `{"v":20}`},
+		{"empty key at the root", `{"v":{"@path":"$.[\"\"]"}}`, `{"a":1,"":2}`, `{"v":2}`},
+		{"empty key at the root with others", `{"v":{"@path":"$.['']"},"w":{"@path":"$.a"},"x":{"@path":"$.b"}}`, `{"a":1,"":2}`, `{"v":2,"w":1}`},
+		{"only separators", `{"v":{"@path":"$...."}}`, `{"a":1}`, `{"v":{"a":1}}`},
 		{"escaped key in the event", `{"v":{"@path":"$.escaped"}}`, event, `{"v":"yes"}`},
 		{"duplicate key: the first wins", `{"v":{"@path":"$.properties.k"}}`, event, `{"v":"first"}`},
 		{"array index forms", `{"a":{"@path":"$.properties.x[2]"},"b":{"@path":"$.properties.x.0"},"c":{"@path":"$.properties.x.01"},"d":{"@path":"$.properties.x.length"}}`, event, `{"a":30,"b":10,"d":3}`},
@@ -297,4 +306,17 @@ func TestConformanceBigIntegers(t *testing.T) {
 		assert.False(t, eq, "%s: matches the rounded oracle output", c.Name)
 	}
 	assert.Equal(t, 4, seen)
+}
+
+// TestLoneSurrogate pins a deliberate difference (testdata/README.md): an
+// index into a character outside the BMP reads half a surrogate pair, kept
+// exact as a value of its own, but U+FFFD once it is part of a new string;
+// the reference would join the halves back into the character.
+func TestLoneSurrogate(t *testing.T) {
+	event := `{"s":"😀"}`
+	runApplyCases(t, []applyCase{
+		{"on its own", `{"a":{"@path":"$.s[0]"},"b":{"@path":"$.s[1]"}}`, event, `{"a":"\ud83d","b":"\ude00"}`},
+		{"in a template", `{"t":{"@template":"{{s[0]}}{{s[1]}}"}}`, event, `{"t":"\ufffd\ufffd"}`},
+		{"json encoded", `{"j":{"@json":{"mode":"encode","value":{"@path":"$.s[0]"}}}}`, event, `{"j":"\"\ufffd\""}`},
+	})
 }

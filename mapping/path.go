@@ -7,14 +7,19 @@ import (
 	"github.com/tidwall/gjson"
 )
 
-// A path is mapping-kit's get() path, split at compile time:
+// A path is mapping-kit's get() path, split at compile time the way get()
+// splits it, with path.split(/\[(?="|'|\d)|\.|(?<="|'|\d)]+/), drops the
+// empty pieces and deletes every quote character:
 //
-//   - "" and "." are the whole value;
-//   - the path splits at "." and at "[" when a quote or a digit follows it,
-//     so a[0], a['b'] and a["b c"] are index or key steps, while a[b] is one
+//   - "" and "." are the whole value, and so is a path made only of
+//     separators, such as ".." or "$.." (but "[0" reads the key "0");
+//   - the path splits at every ".", at a "[" followed by a quote or a digit,
+//     and at a run of "]" that follows a quote or a digit; so a[0], a['b'],
+//     a["b c"], $.[0] and ["b"].c are index or key steps, while a[b] is one
 //     key named "a[b]" and a[-1] one key named "a[-1]";
-//   - a "]" that closes a quote or a digit is dropped, and every quote
-//     character is deleted (so "it's" reads the key "its");
+//   - empty pieces are dropped before the quotes are deleted: a..b reads
+//     a.b, [0] reads 0, and a[""] reads the key "" of a ("it's" reads the
+//     key "its");
 //   - each step is a JavaScript property access: a key of an object, an
 //     index or "length" of an array or a string; a falsy value (null, false,
 //     0, "") on the way is the result itself, any other value gives undefined.
@@ -26,45 +31,65 @@ type path struct {
 
 type seg struct {
 	key    string // property name
-	esc    string // gjson path of the key
+	esc    string // gjson path of the key; "" for the empty key, which gjson cannot name
 	index  int    // canonical array index, or -1
 	idxStr string // index as a gjson path
 	length bool   // key == "length"
 }
 
-// stripDollar removes the first "$." of a @path or @arrayPath path.
+// stripDollar removes the first "$." of a @path or @arrayPath path, as
+// String#replace with the string "$." does: "$.[0]" becomes "[0]",
+// "a.$.b" becomes "a.b".
 func stripDollar(p string) string { return strings.Replace(p, "$.", "", 1) }
+
+// quoteOrDigit is the class (?="|'|\d) of get()'s separator.
+func quoteOrDigit(c byte) bool { return c == '"' || c == '\'' || (c >= '0' && c <= '9') }
+
+// splitPath splits p into get()'s property names.
+func splitPath(p string) []string {
+	var keys []string
+	start := 0
+	piece := func(end int) {
+		if end > start { // .filter((f) => f)
+			keys = append(keys, p[start:end])
+		}
+	}
+	for i := 0; i < len(p); {
+		switch c := p[i]; {
+		case c == '.', c == '[' && i+1 < len(p) && quoteOrDigit(p[i+1]):
+			piece(i)
+			i++
+		case c == ']' && i > 0 && quoteOrDigit(p[i-1]):
+			piece(i)
+			for i < len(p) && p[i] == ']' {
+				i++
+			}
+		default:
+			i++
+			continue
+		}
+		start = i
+	}
+	piece(len(p))
+	for i, k := range keys {
+		if strings.ContainsAny(k, `'"`) {
+			keys[i] = strings.NewReplacer(`'`, "", `"`, "").Replace(k)
+		}
+	}
+	return keys
+}
 
 func parsePath(p string) *path {
 	if p == "" || p == "." {
 		return &path{root: true, slot: -1}
 	}
-	var raw []string
-	start := 0
-	for i := 0; i < len(p); i++ {
-		switch p[i] {
-		case '.':
-			raw = append(raw, p[start:i])
-			start = i + 1
-		case '[':
-			if i+1 < len(p) && (p[i+1] == '\'' || p[i+1] == '"' || (p[i+1] >= '0' && p[i+1] <= '9')) {
-				raw = append(raw, p[start:i])
-				start = i + 1
-			}
-		}
+	keys := splitPath(p)
+	if len(keys) == 0 {
+		return &path{root: true, slot: -1}
 	}
-	raw = append(raw, p[start:])
-	pa := &path{slot: -1, segs: make([]seg, len(raw))}
-	for i, r := range raw {
-		if n := len(r); n >= 2 && r[n-1] == ']' {
-			if c := r[n-2]; c == '\'' || c == '"' || (c >= '0' && c <= '9') {
-				r = r[:n-1]
-			}
-		}
-		if strings.ContainsAny(r, `'"`) {
-			r = strings.NewReplacer(`'`, "", `"`, "").Replace(r)
-		}
-		pa.segs[i] = newSeg(r)
+	pa := &path{slot: -1, segs: make([]seg, len(keys))}
+	for i, k := range keys {
+		pa.segs[i] = newSeg(k)
 	}
 	return pa
 }
@@ -92,7 +117,7 @@ func (st *state) get(p payload, pa *path) string {
 		return cur
 	}
 	i := 0
-	if p.root && pa.slot >= 0 {
+	if p.root && pa.slot >= 0 && pa.segs[0].key != "" { // gjson cannot name the empty key; step reads it
 		cur = st.rootKey(pa)
 		i = 1
 	}
@@ -109,7 +134,7 @@ func (st *state) get(p payload, pa *path) string {
 func (st *state) step(cur string, s *seg) string {
 	switch kindOf(cur) {
 	case kObject:
-		return gjson.Get(cur, s.esc).Raw
+		return objectKey(cur, s)
 	case kArray:
 		if s.index >= 0 {
 			return gjson.Get(cur, s.idxStr).Raw
@@ -170,4 +195,21 @@ func (st *state) keepInt(n int) string {
 	start := len(st.arena)
 	st.arena = strconv.AppendInt(st.arena, int64(n), 10)
 	return st.view(start)
+}
+
+// objectKey reads the key of s from an object; the first occurrence of a
+// duplicate key wins, as with gjson.Get.
+func objectKey(obj string, s *seg) string {
+	if s.key != "" {
+		return gjson.Get(obj, s.esc).Raw
+	}
+	out := ""
+	gjson.Parse(obj).ForEach(func(k, v gjson.Result) bool {
+		if k.Str == "" {
+			out = v.Raw
+			return false
+		}
+		return true
+	})
+	return out
 }

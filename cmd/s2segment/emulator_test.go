@@ -94,10 +94,10 @@ func TestEmulatorServesAndStops(t *testing.T) {
 
 	c := http.DefaultClient
 	status, body := emuPost(t, c, r.url+"/api/v2/exec", "root", "",
-		`{"sql":"CREATE TABLE IF NOT EXISTS t (messageId VARCHAR(255) NOT NULL, SHARD KEY (messageId), UNIQUE KEY (messageId) USING HASH)","database":"s2segment"}`)
+		`{"sql":"CREATE TABLE IF NOT EXISTS t (messageId VARCHAR(255) NOT NULL, type TEXT, SHARD KEY (messageId), UNIQUE KEY (messageId) USING HASH)","database":"s2segment"}`)
 	require.Equal(t, http.StatusOK, status, body)
 	status, body = emuPost(t, c, r.url+"/api/v2/exec", "root", "",
-		`{"sql":"INSERT INTO t VALUES (?), (?) ON DUPLICATE KEY UPDATE type = type","database":"s2segment","args":["a","b"]}`)
+		`{"sql":"INSERT INTO t VALUES (?, ?), (?, ?) ON DUPLICATE KEY UPDATE type = type","database":"s2segment","args":["a","track","b","track"]}`)
 	require.Equal(t, http.StatusOK, status, body)
 	status, body = emuPost(t, c, r.url+"/api/v2/query/rows", "root", "", `{"sql":"SELECT COUNT(*) AS n FROM t","database":"s2segment"}`)
 	assert.Equal(t, http.StatusOK, status)
