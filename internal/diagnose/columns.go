@@ -208,7 +208,7 @@ var fourByteCharsets = map[string]bool{"utf8mb4": true, "binary": true}
 //     cannot store 4-byte characters: tables created in it later refuse
 //     emoji (MariaDB and MySQL answer Error 1366 at write time);
 //   - a text or JSON column of the table cannot store them;
-//   - in the dedupe schema, the messageId column does not compare bytes (a
+//   - in the dedupe schema, the messageId key does not compare bytes (a
 //     collation that is not binary, *_bin), so events whose ids differ only
 //     in case, accents or width are taken for one and all but the first are
 //     dropped.
@@ -251,7 +251,9 @@ func TextWarnings(cols []Column, dbCharset string, t Target) []string {
 			"(Error 1366) and kept for a retry; fix it with: %s", table, strings.Join(narrow, ", "), fix))
 	}
 	for _, c := range cols {
-		if modifyKey == "" || !strings.EqualFold(c.Name, "messageId") || c.Collation == "" || strings.HasSuffix(c.Collation, "_bin") {
+		// Only a key compares: a keyless messageId (Segment's table) is
+		// warned about as such by CompareColumns.
+		if modifyKey == "" || !strings.EqualFold(c.Name, "messageId") || c.Key == "" || c.Collation == "" || strings.HasSuffix(c.Collation, "_bin") {
 			continue
 		}
 		out = append(out, fmt.Sprintf("table %s compares messageId with the collation %s, which is not binary: events whose ids differ only in case, "+
