@@ -50,6 +50,7 @@ type emulatorFlags struct {
 	maxBodyBytes   int64
 	tooLargeStatus int
 	verbose        bool
+	rules          bool
 }
 
 // Environment variables the emulator reads for flags that hold secrets.
@@ -72,14 +73,23 @@ running requests finish.
 
 Engine: by default an embedded MySQL-compatible engine (go-mysql-server) in
 memory, with a database "s2segment" created at start; its data is gone when the
-emulator stops. The embedded engine runs one statement at a time and is slow on
-large tables with unique keys (the dedupe schema's UNIQUE KEY on messageId
-makes every insert scan the table): for big replays use --dsn with MariaDB, e.g.
+emulator stops. The embedded engine runs one statement at a time and keeps
+unique keys in hash indexes, so an insert costs the same at any table size.
+To keep the data, use --dsn with MariaDB, e.g.
 --dsn 'user:pass@tcp(127.0.0.1:3306)/'. --dsn takes any MySQL-protocol server
 (MariaDB, MySQL, or SingleStore's SQL port) in go-sql-driver/mysql form; the
 database part is ignored, as each request names its own database. SingleStore-
 only DDL (SHARD KEY, SORT KEY, CREATE ROWSTORE TABLE, AUTOSTATS_*, SQL_MODE
 table options) is adapted for MariaDB and MySQL.
+
+SingleStore rules: every statement is first checked against SingleStore's
+documented rules (unique keys must contain the shard key, no upsert of a unique
+key column of a columnstore table or of a shard key column, no INSERT IGNORE
+with ON DUPLICATE KEY UPDATE, no UPDATE of a shard key, system limits) and
+refused with SingleStore's error when it breaks one; SingleStore's JSON
+accessors (col::key, col::$key, col::%key, JSON_EXTRACT_STRING, ...) work in
+queries. --singlestore-rules=false turns this off, for plain MySQL or MariaDB
+work. See docs/emulator.md.
 
 Auth: with --user (and --password), only those Basic credentials are accepted.
 Without --user any Basic credentials are accepted, e.g. user root with an empty
@@ -119,6 +129,7 @@ Environment: ` + emulatorDSNEnv + ` and ` + emulatorPasswordEnv + ` stand in for
 	fs.Int64Var(&f.maxBodyBytes, "max-body-bytes", emulator.DefaultMaxBodyBytes, "largest request body accepted")
 	fs.IntVar(&f.tooLargeStatus, "too-large-status", emulator.DefaultTooLargeStatus, "status for a body over --max-body-bytes (413 or 400)")
 	fs.BoolVarP(&f.verbose, "verbose", "v", false, "log every request to standard error")
+	fs.BoolVar(&f.rules, "singlestore-rules", true, "refuse statements SingleStore refuses and translate its JSON accessors (false: plain MySQL)")
 	return cmd
 }
 
@@ -161,6 +172,7 @@ func (f *emulatorFlags) config(fs interface{ Changed(string) bool }, stderr io.W
 		Password:       f.password,
 		MaxBodyBytes:   f.maxBodyBytes,
 		TooLargeStatus: f.tooLargeStatus,
+		PlainMySQL:     !f.rules,
 		Faults: emulator.Faults{
 			FailRate:   f.failRate,
 			FailStatus: f.failStatus,
@@ -270,6 +282,11 @@ func printEmulatorBanner(w io.Writer, srv *emulator.Server, cfg emulator.Config,
 		engine += " (data is lost when the emulator stops)"
 	}
 	fmt.Fprintf(w, "  engine:    %s\n", engine)
+	if srv.SingleStoreRules() {
+		fmt.Fprintln(w, "  rules:     SingleStore's (--singlestore-rules=false for plain MySQL)")
+	} else {
+		fmt.Fprintln(w, "  rules:     the engine's own (plain MySQL)")
+	}
 	dbs := cfg.Databases
 	if dbs == nil && cfg.DSN == "" {
 		dbs = []string{emulator.DefaultDatabase}

@@ -190,7 +190,7 @@ func TestEmulatorAddressInUse(t *testing.T) {
 func TestEmulatorHelp(t *testing.T) {
 	code, out, _ := runCLI(t, "", "emulator", "--help")
 	assert.Equal(t, exitOK, code)
-	for _, s := range []string{"slow on", "unique keys", "--dsn with MariaDB", "any Basic credentials", "s2segment", "--fail-rate", "--latency", "--max-body-bytes"} {
+	for _, s := range []string{"hash indexes", "unique keys", "--dsn with MariaDB", "--singlestore-rules=false", "any Basic credentials", "s2segment", "--fail-rate", "--latency", "--max-body-bytes"} {
 		assert.Contains(t, out, s)
 	}
 }
@@ -213,5 +213,31 @@ func TestParseLatency(t *testing.T) {
 		require.NoError(t, err, tc.in)
 		assert.Equal(t, tc.lo, lo, tc.in)
 		assert.Equal(t, tc.hi, hi, tc.in)
+	}
+}
+
+// TestEmulatorSingleStoreRulesFlag: by default the emulator refuses what
+// SingleStore refuses (an upsert of the unique key of a columnstore table);
+// --singlestore-rules=false leaves statements to the engine.
+func TestEmulatorSingleStoreRulesFlag(t *testing.T) {
+	const ddl = `{"sql":"CREATE TABLE t (m VARCHAR(255) NOT NULL, SHARD KEY (m), UNIQUE KEY (m) USING HASH)","database":"s2segment"}`
+	const upsert = `{"sql":"INSERT INTO t (m) VALUES ('a') ON DUPLICATE KEY UPDATE m = m","database":"s2segment"}`
+	for _, tc := range []struct {
+		args   []string
+		banner string
+		status int
+	}{
+		{nil, "rules:     SingleStore's", http.StatusBadRequest},
+		{[]string{"--singlestore-rules=false"}, "rules:     the engine's own", http.StatusOK},
+	} {
+		r := emuStart(t, append([]string{"--addr", "127.0.0.1:0"}, tc.args...)...)
+		assert.Contains(t, r.stdout.String(), tc.banner)
+		status, body := emuPost(t, http.DefaultClient, r.url+"/api/v2/exec", "root", "", ddl)
+		require.Equal(t, http.StatusOK, status, body)
+		status, body = emuPost(t, http.DefaultClient, r.url+"/api/v2/exec", "root", "", upsert)
+		assert.Equal(t, tc.status, status, body)
+		if tc.status != http.StatusOK {
+			assert.Contains(t, body, "Error 1706 (HY000): ")
+		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/s2segment/s2segment/dataapi"
 	"github.com/s2segment/s2segment/dataapi/emulator"
 	"github.com/s2segment/s2segment/destination/singlestore"
+	"github.com/s2segment/s2segment/destination/singlestore/warehouse"
 	"github.com/s2segment/s2segment/fixtures"
 	"github.com/s2segment/s2segment/internal/eventsource"
 	"github.com/s2segment/s2segment/internal/replay"
@@ -43,6 +44,8 @@ type replayFlags struct {
 	quiet           bool
 	report          string
 	cpuProfile      string
+	action          string
+	maxColumns      int
 }
 
 // Limits of the replay flags.
@@ -153,6 +156,8 @@ that cannot be reached or refuses the credentials).`,
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress line and no rows read back; the summary is still printed")
 	fs.StringVar(&f.report, "report", "", "write one JSON line per event and per read error to this file")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
+	fs.StringVar(&f.action, "action", singlestore.SendActionKey, `the action: "send" (Send Data: one row per event in the table) or "warehouse" (Segment's warehouse schema: tracks, identifies, users, one table per event …; see docs/warehouse.md)`)
+	fs.IntVar(&f.maxColumns, "max-columns", warehouse.DefaultMaxColumns, "with --action warehouse, the most columns a table may have; values past it go to _unmapped")
 	return cmd
 }
 
@@ -229,26 +234,41 @@ func runReplay(cmd *cobra.Command, f *replayFlags, paths []string) (err error) {
 		batchSize = f.batchSize
 	}
 	counting := replay.NewCounting(tgt.exec)
-	w, err := singlestore.NewWriter(counting, singlestore.WriterConfig{
-		Options:         opts,
-		Database:        tgt.database,
-		Table:           f.target.Table,
-		BatchSize:       batchSize,
-		MaxRequestBytes: f.maxRequestBytes,
-		Concurrency:     1, // replay.Run runs --concurrency writes at once
-	})
-	if err != nil {
-		var ce *batch.ConfigError
-		if errors.As(err, &ce) {
-			return usageError(fmt.Errorf("--max-request-bytes: %w", err))
+	var (
+		rw        replay.Writer
+		rowsBatch int
+		ww        *singlestore.WarehouseWriter
+	)
+	if f.action == singlestore.WarehouseActionKey {
+		if ww, err = newWarehouseReplayWriter(f, tgt, counting, batchSize); err != nil {
+			return usageError(err)
 		}
-		return usageError(err)
+		rw, rowsBatch = ww, ww.BatchSize()
+	} else {
+		w, err := singlestore.NewWriter(counting, singlestore.WriterConfig{
+			Options:         opts,
+			Database:        tgt.database,
+			Table:           f.target.Table,
+			BatchSize:       batchSize,
+			MaxRequestBytes: f.maxRequestBytes,
+			Concurrency:     1, // replay.Run runs --concurrency writes at once
+		})
+		if err != nil {
+			var ce *batch.ConfigError
+			if errors.As(err, &ce) {
+				return usageError(fmt.Errorf("--max-request-bytes: %w", err))
+			}
+			return usageError(err)
+		}
+		if tgt.client != nil {
+			if err := f.prepareTable(ctx, tgt, w); err != nil {
+				return err
+			}
+		}
+		rw, rowsBatch = w, w.BatchSize()
 	}
 
 	if tgt.client != nil {
-		if err := f.prepareTable(ctx, tgt, w); err != nil {
-			return err
-		}
 		before := tgt.client.Stats()
 		tgt.transport = func() replay.Transport {
 			s := tgt.client.Stats()
@@ -279,9 +299,9 @@ func runReplay(cmd *cobra.Command, f *replayFlags, paths []string) (err error) {
 		workers = 1 // bodies come out in input order; there is no network to wait for
 	}
 	runCfg := replay.Config{
-		Writer:      w,
+		Writer:      rw,
 		Workers:     workers,
-		ChunkEvents: chunkRequests * w.BatchSize(),
+		ChunkEvents: chunkRequests * rowsBatch,
 		ChunkBytes:  chunkRequests * f.maxRequestBytes,
 		Transport:   tgt.transport,
 	}
@@ -315,6 +335,9 @@ func runReplay(cmd *cobra.Command, f *replayFlags, paths []string) (err error) {
 	if err := sum.WriteText(stderr, replay.TextOptions{DryRun: f.dryRun, Dedupe: f.dedupe}); err != nil && runErr == nil {
 		runErr = err
 	}
+	if ww != nil {
+		printWarehouseConflicts(stderr, ww.Conflicts())
+	}
 	if tgt.dry != nil && f.out != "" {
 		fmt.Fprintf(stderr, "request bodies: %s\n", f.out)
 	}
@@ -323,7 +346,13 @@ func runReplay(cmd *cobra.Command, f *replayFlags, paths []string) (err error) {
 	}
 
 	if !f.quiet && tgt.client != nil && !sum.Interrupted {
-		if err := showLanded(ctx, stdout, tgt.client, tgt.database, f.target.Table, tgt.local != nil); err != nil {
+		show := func() error {
+			return showLanded(ctx, stdout, tgt.client, tgt.database, f.target.Table, tgt.local != nil)
+		}
+		if f.action == singlestore.WarehouseActionKey {
+			show = func() error { return showWarehouseLanded(ctx, stdout, tgt.client, tgt.database) }
+		}
+		if err := show(); err != nil {
 			fmt.Fprintf(stderr, "s2segment replay: reading the rows back: %v\n", err)
 			if runErr == nil && sum.OK() {
 				return failedError(nil)
@@ -351,6 +380,23 @@ func (f *replayFlags) check(changed func(string) bool) error {
 	}
 	if f.concurrency < 1 || f.concurrency > maxReplayConcurrency {
 		return fmt.Errorf("--concurrency: want 1 to %d, got %d", maxReplayConcurrency, f.concurrency)
+	}
+	switch f.action {
+	case singlestore.SendActionKey:
+	case singlestore.WarehouseActionKey:
+		if f.dryRun {
+			return errors.New("--dry-run goes with --action send; for the warehouse schema, \"s2segment warehouse plan\" shows what the events would create")
+		}
+		for _, flag := range []string{"mapping", "subscription", "json-strings", "dedupe", "create-table", "table"} {
+			if changed(flag) {
+				return fmt.Errorf("--%s goes with --action send; the warehouse action has its own tables and always dedupes on messageId", flag)
+			}
+		}
+		if f.maxColumns < 1 || f.maxColumns > warehouse.MaxColumnsLimit {
+			return fmt.Errorf("--max-columns: want 1 to %d, got %d", warehouse.MaxColumnsLimit, f.maxColumns)
+		}
+	default:
+		return fmt.Errorf("--action: want %q or %q, got %q", singlestore.SendActionKey, singlestore.WarehouseActionKey, f.action)
 	}
 	if f.out != "" && !f.dryRun {
 		return errors.New("--out goes with --dry-run; without it the rows are sent to the Data API")

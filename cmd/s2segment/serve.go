@@ -335,16 +335,20 @@ func (f *serveFlags) setup(fs *pflag.FlagSet, lookup func(string) (string, bool)
 		if err != nil {
 			return fail(usageError(fmt.Errorf("source %s: %w", serveSourceName(src.name), err)))
 		}
-		sink, err := adapter.NewSink(singlestore.NewExecutor(client), adapter.SinkConfig{WriterConfig: singlestore.WriterConfig{
+		sinkCfg := adapter.SinkConfig{WriterConfig: singlestore.WriterConfig{
 			Options: singlestore.Options{
 				Mapping: src.mapping, Subscription: src.subscription, Schema: src.schema, JSONColumns: src.jsonColumns,
 			},
 			Database: src.settings.DBName, Table: src.settings.TableName, Concurrency: defaultServeWriterConcurrency,
-		}, CreateMissingTable: true, Name: serveSourceName(src.name), Logger: logger, Metrics: f.metrics})
+		}, CreateMissingTable: true, Name: serveSourceName(src.name), Logger: logger, Metrics: f.metrics}
+		if src.action == singlestore.WarehouseActionKey {
+			sinkCfg.Warehouse = &singlestore.WarehouseConfig{Database: src.settings.DBName, Concurrency: defaultServeWriterConcurrency}
+		}
+		sink, err := adapter.NewSink(singlestore.NewExecutor(client), sinkCfg)
 		if err != nil {
 			return fail(usageError(fmt.Errorf("source %s: %w", serveSourceName(src.name), err)))
 		}
-		if bs := sink.Writer().BatchSize(); batchSize == 0 || bs < batchSize {
+		if bs := sink.BatchSize(); batchSize == 0 || bs < batchSize {
 			batchSize = bs
 		}
 		st.clients = append(st.clients, client)
@@ -496,6 +500,22 @@ func checkSources(ctx context.Context, st *serveSetup, out io.Writer, logger *sl
 	for i, src := range st.sources {
 		name := serveSourceName(src.name)
 		cctx, cancel := context.WithTimeout(ctx, st.cfg.SinkTimeout)
+		if src.action == singlestore.WarehouseActionKey {
+			// The warehouse tables are created as events need them: there is
+			// no table to check, only the Data API to reach.
+			err := st.clients[i].Ping(cctx)
+			cancel()
+			if err != nil {
+				if ctx.Err() != nil {
+					return failedError(ctx.Err())
+				}
+				logger.Warn("checking source", "source", name, "error", err.Error())
+				fmt.Fprintf(out, "warning: source %s: %v; serving anyway, /readyz answers 503 until it is reachable\n", name, err)
+				continue
+			}
+			logger.Info("checked source", "source", name, "endpoint", st.targets[i].Endpoint(), "database", st.targets[i].Database, "action", src.action)
+			continue
+		}
 		res, err := diagnose.Check(cctx, st.clients[i], st.targets[i])
 		cancel()
 		var ce *diagnose.CheckError
@@ -565,6 +585,11 @@ func printServeBanner(w io.Writer, f *serveFlags, st *serveSetup, addr net.Addr)
 		where := t.Endpoint()
 		if st.emu != nil && t.Host == st.emu.host && t.Port == st.emu.port {
 			where += " (embedded emulator)"
+		}
+		if src.action == singlestore.WarehouseActionKey {
+			fmt.Fprintf(w, "  source %s: %s -> %s at %s, warehouse schema (tracks, identifies, users, … created as events need them)\n",
+				serveSourceName(src.name), strings.Join(routes, ", "), singlestore.QuoteIdentifier(t.Database), where)
+			continue
 		}
 		fmt.Fprintf(w, "  source %s: %s -> %s.%s at %s, %s schema\n", serveSourceName(src.name), strings.Join(routes, ", "),
 			singlestore.QuoteIdentifier(t.Database), singlestore.QuoteIdentifier(t.Table), where, t.Schema)

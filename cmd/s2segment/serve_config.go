@@ -24,6 +24,7 @@ type serveSource struct {
 	subscription  string
 	schema        singlestore.Schema
 	jsonColumns   singlestore.JSONMode
+	action        string
 }
 
 // serveFile is the --config file of "s2segment serve".
@@ -46,6 +47,7 @@ type serveFileSource struct {
 	Subscription     string          `json:"subscription"`
 	Schema           string          `json:"schema"`
 	JSONStrings      bool            `json:"jsonStrings"`
+	Action           string          `json:"action"`
 }
 
 // maxServeConfigBytes bounds a --config file.
@@ -185,6 +187,17 @@ func (fs serveFileSource) resolve(lookup func(string) (string, bool)) (serveSour
 	}
 	if fs.JSONStrings {
 		src.jsonColumns = singlestore.JSONString
+	}
+	switch fs.Action {
+	case "", singlestore.SendActionKey:
+		src.action = singlestore.SendActionKey
+	case singlestore.WarehouseActionKey:
+		src.action = singlestore.WarehouseActionKey
+		if len(src.mapping) > 0 || fs.Subscription != "" || fs.Schema != "" || fs.JSONStrings {
+			return src, errors.New(`"mapping", "subscription", "schema" and "jsonStrings" go with the Send Data action; the warehouse action has its own tables`)
+		}
+	default:
+		return src, fmt.Errorf(`"action": want %q or %q, got %q`, singlestore.SendActionKey, singlestore.WarehouseActionKey, fs.Action)
 	}
 	return src, nil
 }

@@ -178,8 +178,17 @@ func (b *backend) acquire(database string) (*pool, error) {
 			return nil, fmt.Errorf("configuring the connection: %w", err)
 		}
 		db := sql.OpenDB(connector)
-		db.SetMaxOpenConns(b.conns)
-		db.SetMaxIdleConns(b.conns)
+		conns := b.conns
+		if b.engine != nil {
+			// One session per database: the embedded engine's in-memory
+			// tables keep a copy per session, and a statement on a second
+			// session could commit a stale copy over another session's
+			// ALTER TABLE (a column added by one connection lost by the
+			// next). Statements run one at a time anyway (serial).
+			conns = 1
+		}
+		db.SetMaxOpenConns(conns)
+		db.SetMaxIdleConns(conns)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 		p = &pool{db: db}
 		b.pools[database] = p

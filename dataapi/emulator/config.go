@@ -61,6 +61,16 @@ type Config struct {
 	// 0 means DefaultTooLargeStatus. It must be a 4xx status.
 	TooLargeStatus int
 
+	// PlainMySQL turns the SingleStore rule layer off. By default every
+	// statement is first checked against SingleStore's documented rules
+	// (unique and shard keys, upserts, table types, system limits; see
+	// the package doc) and refused as SingleStore would refuse it, and
+	// SingleStore's JSON accessors (col::key, JSON_EXTRACT_STRING, …) are
+	// translated for the engine. With PlainMySQL the engine judges
+	// statements alone, as plain MySQL or MariaDB would. The rule layer is
+	// never used when the engine is SingleStore itself.
+	PlainMySQL bool
+
 	// Faults injects failures; the zero value injects none.
 	Faults Faults
 

@@ -32,9 +32,9 @@
 // and floats as numbers, JSON columns embedded as JSON, DECIMAL, text,
 // date and time as strings, binary as base64 strings. MariaDB stores JSON
 // as LONGTEXT and reports it as text, so on MariaDB JSON columns come back
-// as strings. The embedded engine parses JSON column values into float64,
-// so integers beyond 2^53 inside JSON columns come back rounded there;
-// MariaDB and MySQL keep them.
+// as strings. On the embedded engine JSON values written by INSERT …
+// VALUES come back exactly as sent (big integers, raw UTF-8), while values
+// computed by JSON functions go through float64.
 //
 // Errors are text bodies "Error <errno> (<sqlstate>): <message>" with the
 // Data API's statuses (SPEC §1.4): 400 for SQL errors, a bad body and an
@@ -55,6 +55,62 @@
 // USING HASH is kept (both engines accept it). MariaDB and the embedded
 // engine accept a UNIQUE KEY on a TEXT column; MySQL needs a VARCHAR (or a
 // prefix length), so declare keyed columns such as messageId VARCHAR(255).
+//
+// # SingleStore rules
+//
+// Unless Config.PlainMySQL is set (or the engine is SingleStore itself),
+// every statement is checked against SingleStore's documented rules
+// before the engine runs it, and refused with the Data API's answer (400,
+// "Error <errno> (<sqlstate>): …") when it breaks one. Statements are
+// parsed with the vitess parser go-mysql-server uses (an INSERT … VALUES
+// with its first row only). Per table and database the emulator remembers
+// what the SingleStore-only clauses said (ROWSTORE or columnstore,
+// REFERENCE, SHARD KEY, SORT KEY) and the unique and primary keys and JSON
+// columns; it forgets a table on DROP TABLE and follows RENAME and ALTER
+// TABLE … ADD/DROP COLUMN. The rules, each with its documentation page in
+// rules.go and a refused and an accepted case in
+// testdata/singlestore-rules.json:
+//
+//   - tables are columnstore unless created ROWSTORE; SORT KEY on a
+//     ROWSTORE table is refused;
+//   - every UNIQUE or PRIMARY key contains every shard-key column (the
+//     shard key is SHARD KEY (…), or the primary key without one);
+//   - a keyless table (SHARD KEY (), or neither shard nor primary key) has
+//     no unique key; a REFERENCE table has a primary key;
+//   - ON DUPLICATE KEY UPDATE assigns no unique-key column of a
+//     columnstore table and no shard-key column;
+//   - INSERT IGNORE … ON DUPLICATE KEY UPDATE is error 1706;
+//   - an UPDATE assigns no shard-key column;
+//   - one statement per request; at most 4,096 columns per table; table
+//     and column names of at most 256 characters;
+//   - the JSON accessors col::key, col::$key, col::%key and
+//     JSON_EXTRACT_JSON/STRING/DOUBLE/BIGINT(col, key, …) are translated
+//     to JSON_EXTRACT, JSON_UNQUOTE and CAST for the engine.
+//
+// Notes on the answers: SingleStore documents the text of error 1706 only
+// for INSERT IGNORE … ON DUPLICATE KEY UPDATE ("Feature … is not supported
+// by MemSQL"). For the other key, upsert, update and table-type rules it
+// documents the rule but not the error; the emulator answers 1706 in the
+// documented "Feature '…' is not supported" form, naming the rule and its
+// page. For the system limits it answers MySQL's 1117 (too many columns)
+// and 1059 (identifier too long), and for a second statement 1064; their
+// SingleStore numbers are undocumented. The rules were taken from the
+// documentation, not checked against a live cluster; statements about
+// tables the emulator did not see created are judged only by the rules
+// that need no table. docs/emulator.md says what is not checked.
+//
+// # The embedded engine's tables
+//
+// go-mysql-server's in-memory tables copy their rows several times per
+// statement and check unique keys by scanning, so inserts slow down as a
+// table grows. A CREATE TABLE that declares only columns and table-level
+// UNIQUE keys (both of s2segment's schemas) makes a table of
+// internal/gms's store instead: inserts cost the same at any size, unique
+// keys live in hash indexes (duplicates, upserts, REPLACE and
+// information_schema as before), each statement commits on its own (such
+// tables are outside BEGIN … ROLLBACK). JSON values of INSERT … VALUES are
+// written through s2_exact_json, which checks them as the engine does and
+// keeps their text.
 //
 // # Fault injection
 //

@@ -23,6 +23,7 @@ type Server struct {
 	cfg     Config
 	backend *backend
 	faults  *faultSource
+	rules   *rules // nil when off (Config.PlainMySQL, or SingleStore itself)
 
 	// sleep waits for d or until ctx is done; tests replace it.
 	sleep func(ctx context.Context, d time.Duration) error
@@ -59,7 +60,11 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting the emulator engine: %w", err)
 	}
-	return &Server{cfg: cfg, backend: b, faults: newFaultSource(cfg.Faults), sleep: sleepCtx}, nil
+	s := &Server{cfg: cfg, backend: b, faults: newFaultSource(cfg.Faults), sleep: sleepCtx}
+	if !cfg.PlainMySQL && b.dialect != DialectSingleStore {
+		s.rules = newRules(b.dialect == DialectEmbedded)
+	}
+	return s, nil
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -72,6 +77,10 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
+
+// SingleStoreRules reports whether the SingleStore rule layer checks the
+// statements (see Config.PlainMySQL).
+func (s *Server) SingleStoreRules() bool { return s.rules != nil }
 
 // Dialect reports the engine behind the server.
 func (s *Server) Dialect() Dialect { return s.backend.dialect }
@@ -337,19 +346,45 @@ func (s *Server) execute(ctx context.Context, ep endpoint, req *request) ([]byte
 	case st.Placeholders != len(req.Args):
 		return nil, errArgCount(st.Placeholders, len(req.Args))
 	}
+	query := st.SQL
+	var p plan
+	if s.rules != nil {
+		var err error
+		if p, err = s.rules.prepare(req.Database, st); err != nil {
+			return nil, err
+		}
+		defer p.done()
+		query = p.sql
+	}
+	if e := s.backend.engine; e != nil && st.Keyword == "CREATE" && st.Clauses != nil {
+		// The embedded engine's own tables cost O(n) per statement and
+		// check unique keys by scanning; tables it can keep go to its
+		// store tables instead (internal/gms/store.go).
+		if out, db, table, keys, ok := storeDDL(query); ok {
+			if db == "" {
+				db = req.Database
+			}
+			e.ExpectTable(db, table, keys)
+			defer e.ForgetExpected(db, table)
+			query = out
+		}
+	}
 	if s.backend.dialect == DialectMariaDB && (st.Keyword == "CREATE" || st.Keyword == "ALTER") {
-		st.SQL = noPadCollations(st.SQL)
+		query = noPadCollations(query)
 	}
 	var out []byte
 	err := s.backend.withConn(ctx, req.Database, st.Keyword, func(ctx context.Context, conn *sql.Conn) error {
 		var err error
 		if ep == epExec {
-			out, err = execJSON(ctx, conn, st.SQL, req.Args)
+			out, err = execJSON(ctx, conn, query, req.Args)
 		} else {
-			out, err = queryJSON(ctx, conn, st.SQL, req.Args, ep == epTuples)
+			out, err = queryJSON(ctx, conn, query, req.Args, ep == epTuples)
 		}
 		return err
 	})
+	if err == nil && p.commit != nil {
+		p.commit()
+	}
 	return out, err
 }
 

@@ -153,6 +153,24 @@ type statement struct {
 	Keyword string
 	// Adapted is set when SingleStore-only clauses were rewritten.
 	Adapted bool
+	// Clauses holds what the SingleStore-only clauses of a CREATE TABLE
+	// said, when adapting; nil for other statements.
+	Clauses *ddlClauses
+}
+
+// ddlClauses is what the SingleStore-only parts of a CREATE TABLE said,
+// before adaptation removed them from the text the engine runs.
+type ddlClauses struct {
+	// Rowstore is set for CREATE ROWSTORE TABLE; Reference for CREATE
+	// [ROWSTORE] REFERENCE TABLE.
+	Rowstore, Reference bool
+	// ShardKey is set when a SHARD KEY clause was given; ShardColumns are
+	// its columns (none for SHARD KEY ()).
+	ShardKey     bool
+	ShardColumns []string
+	// SortKey is set for a SORT KEY clause or a KEY … USING CLUSTERED
+	// COLUMNSTORE entry (its legacy spelling).
+	SortKey bool
 }
 
 // analyze scans sql once and returns what the handler needs to know. When
@@ -181,9 +199,18 @@ func analyze(sql string, adapt bool) statement {
 		st.Keyword = strings.ToUpper(sig[0].text(sql))
 	}
 	st.SQL = sql[:sig[len(sig)-1].end]
-	if adapt && st.Keyword == "CREATE" && !st.Multiple {
-		if out, ok := adaptDDL(st.SQL, sig); ok {
-			st.SQL, st.Adapted = out, true
+	if adapt && !st.Multiple {
+		switch st.Keyword {
+		case "CREATE":
+			out, ok, cl := adaptDDL(st.SQL, sig)
+			st.Clauses = cl
+			if ok {
+				st.SQL, st.Adapted = out, true
+			}
+		case "ALTER":
+			if out, ok := adaptAlter(st.SQL, sig); ok {
+				st.SQL, st.Adapted = out, true
+			}
 		}
 	}
 	return st
@@ -222,16 +249,20 @@ func applyCuts(sql string, cuts []cut) string {
 //
 // Everything else, including UNIQUE KEY … USING HASH (which MySQL and
 // MariaDB accept), is left as written. sig holds the significant tokens of
-// sql without trailing semicolons.
-func adaptDDL(sql string, sig []token) (string, bool) {
+// sql without trailing semicolons. The clauses are returned for every
+// CREATE TABLE with a definition list, changed or not (nil otherwise).
+func adaptDDL(sql string, sig []token) (string, bool, *ddlClauses) {
 	var cuts []cut
+	cl := &ddlClauses{}
 	i := 1 // after CREATE
 	for i < len(sig) && sig[i].kind == tokWord {
 		switch {
 		case sig[i].is(sql, "ROWSTORE"), sig[i].is(sql, "REFERENCE"), sig[i].is(sql, "GLOBAL"):
 			if i+1 >= len(sig) {
-				return "", false
+				return "", false, nil
 			}
+			cl.Rowstore = cl.Rowstore || sig[i].is(sql, "ROWSTORE")
+			cl.Reference = cl.Reference || sig[i].is(sql, "REFERENCE")
 			cuts = append(cuts, cut{start: sig[i].start, end: sig[i+1].start})
 			i++
 			continue
@@ -242,7 +273,7 @@ func adaptDDL(sql string, sig []token) (string, bool) {
 		break
 	}
 	if i >= len(sig) || !sig[i].is(sql, "TABLE") {
-		return "", false
+		return "", false, nil
 	}
 	i++
 	if i+2 < len(sig) && sig[i].is(sql, "IF") && sig[i+1].is(sql, "NOT") && sig[i+2].is(sql, "EXISTS") {
@@ -253,9 +284,11 @@ func adaptDDL(sql string, sig []token) (string, bool) {
 		i++
 	}
 	if i < len(sig) && sig[i].isPunct(sql, '(') {
-		end, defCuts := adaptDefinitions(sql, sig, i)
+		end, defCuts := adaptDefinitions(sql, sig, i, cl)
 		cuts = append(cuts, defCuts...)
 		i = end + 1
+	} else {
+		cl = nil
 	}
 	opts := sig[min(i, len(sig)):]
 	for j, t := range opts {
@@ -267,15 +300,15 @@ func adaptDDL(sql string, sig []token) (string, bool) {
 	}
 	cuts = append(cuts, adaptTableOptions(sql, opts)...)
 	if len(cuts) == 0 {
-		return "", false
+		return "", false, cl
 	}
-	return applyCuts(sql, cuts), true
+	return applyCuts(sql, cuts), true, cl
 }
 
 // adaptDefinitions handles the definition list that opens at sig[open]. It
 // returns the index of the closing parenthesis and the cuts that remove the
-// SingleStore-only entries.
-func adaptDefinitions(sql string, sig []token, open int) (int, []cut) {
+// SingleStore-only entries, and records what those entries said in cl.
+func adaptDefinitions(sql string, sig []token, open int, cl *ddlClauses) (int, []cut) {
 	type entry struct{ first, last int } // token indexes, inclusive
 	var entries []entry
 	depth := 0
@@ -306,7 +339,11 @@ scan:
 	drop := make([]bool, len(entries))
 	kept := 0
 	for k, e := range entries {
-		drop[k] = singleStoreOnlyEntry(sql, sig[e.first:e.last+1])
+		ent := sig[e.first : e.last+1]
+		drop[k] = singleStoreOnlyEntry(sql, ent)
+		if drop[k] {
+			recordClause(sql, ent, cl)
+		}
 		if !drop[k] {
 			kept++
 		}
@@ -328,6 +365,101 @@ scan:
 	}
 	b.WriteByte(')')
 	return closeAt, []cut{{start: sig[open].start, end: sig[closeAt].end, with: b.String()}}
+}
+
+// recordClause notes what a SingleStore-only entry says in cl.
+func recordClause(sql string, e []token, cl *ddlClauses) {
+	if !e[0].is(sql, "SHARD") {
+		cl.SortKey = true
+		return
+	}
+	cl.ShardKey = true
+	cl.ShardColumns = nil
+	depth := 0
+	for _, t := range e[2:] {
+		switch {
+		case t.isPunct(sql, '('):
+			depth++
+		case t.isPunct(sql, ')'):
+			depth--
+		case depth == 1 && (t.kind == tokQuotedID || (t.kind == tokWord && !t.is(sql, "ASC") && !t.is(sql, "DESC"))):
+			cl.ShardColumns = append(cl.ShardColumns, unquoteIdent(t.text(sql)))
+		}
+	}
+}
+
+// unquoteIdent returns an identifier's name: backticks removed and doubled
+// backticks undoubled.
+func unquoteIdent(s string) string {
+	if len(s) >= 2 && s[0] == '`' && s[len(s)-1] == '`' {
+		return strings.ReplaceAll(s[1:len(s)-1], "``", "`")
+	}
+	return s
+}
+
+// adaptAlter rewrites ALTER TABLE t ADD [COLUMN] (def, def, …), the
+// parenthesized form MySQL, MariaDB and SingleStore accept and
+// go-mysql-server's parser does not, into ADD COLUMN def, ADD COLUMN def,
+// …, and reports whether it changed anything. sig holds the significant
+// tokens of sql without trailing semicolons.
+func adaptAlter(sql string, sig []token) (string, bool) {
+	var cuts []cut
+	depth := 0
+	for i := 0; i < len(sig); i++ {
+		t := sig[i]
+		switch {
+		case t.isPunct(sql, '('):
+			depth++
+			continue
+		case t.isPunct(sql, ')'):
+			depth--
+			continue
+		}
+		if depth != 0 || !t.is(sql, "ADD") {
+			continue
+		}
+		j := i + 1
+		if j < len(sig) && sig[j].is(sql, "COLUMN") {
+			j++
+		}
+		if j >= len(sig) || !sig[j].isPunct(sql, '(') {
+			continue
+		}
+		// The definitions inside, split at commas of depth one.
+		var defs []string
+		d, first, closeAt := 0, j+1, -1
+		for k := j; k < len(sig) && closeAt < 0; k++ {
+			switch {
+			case sig[k].isPunct(sql, '('):
+				d++
+			case sig[k].isPunct(sql, ')'):
+				d--
+				if d == 0 {
+					if first <= k-1 {
+						defs = append(defs, sql[sig[first].start:sig[k-1].end])
+					}
+					closeAt = k
+				}
+			case sig[k].isPunct(sql, ',') && d == 1:
+				if first <= k-1 {
+					defs = append(defs, sql[sig[first].start:sig[k-1].end])
+				}
+				first = k + 1
+			}
+		}
+		if closeAt < 0 || len(defs) == 0 {
+			return "", false
+		}
+		for k := range defs {
+			defs[k] = "ADD COLUMN " + defs[k]
+		}
+		cuts = append(cuts, cut{start: t.start, end: sig[closeAt].end, with: strings.Join(defs, ", ")})
+		i = closeAt
+	}
+	if len(cuts) == 0 {
+		return "", false
+	}
+	return applyCuts(sql, cuts), true
 }
 
 // singleStoreOnlyEntry reports whether a definition-list entry is a
@@ -383,6 +515,154 @@ func adaptTableOptions(sql string, opts []token) []cut {
 		j = k - 1
 	}
 	return cuts
+}
+
+// storeDDL prepares a CREATE TABLE (already adapted) for the embedded
+// engine's store tables (internal/gms/store.go), whose inserts cost the
+// same at any table size: it takes the table-level UNIQUE keys out —
+// UNIQUE [KEY | INDEX] [name] (cols) [USING …] and CONSTRAINT [name]
+// UNIQUE … — and returns the statement without them, the table's database
+// qualifier ("" if none) and name, and each key's columns. ok is false for
+// a table the store cannot keep: a temporary one, one made by LIKE or
+// SELECT, or one with a primary key, another index or key, a constraint,
+// or a column with a key, AUTO_INCREMENT, a reference, a check or a
+// generated value; those stay with the engine's own tables.
+func storeDDL(sql string) (out, db, table string, keys [][]string, ok bool) {
+	sig := significant(scanSQL(sql))
+	i := 1
+	for i < len(sig) && !sig[i].is(sql, "TABLE") {
+		if sig[i].kind != tokWord || sig[i].is(sql, "TEMPORARY") {
+			return "", "", "", nil, false
+		}
+		i++
+	}
+	i++
+	if i+2 < len(sig) && sig[i].is(sql, "IF") && sig[i+1].is(sql, "NOT") && sig[i+2].is(sql, "EXISTS") {
+		i += 3
+	}
+	var name []string
+	for i < len(sig) && (sig[i].kind == tokWord || sig[i].kind == tokQuotedID || sig[i].isPunct(sql, '.')) {
+		if !sig[i].isPunct(sql, '.') {
+			name = append(name, unquoteIdent(sig[i].text(sql)))
+		}
+		i++
+	}
+	switch len(name) {
+	case 1:
+		table = name[0]
+	case 2:
+		db, table = name[0], name[1]
+	default:
+		return "", "", "", nil, false
+	}
+	if i >= len(sig) || !sig[i].isPunct(sql, '(') {
+		return "", "", "", nil, false
+	}
+	open := i
+	type entry struct{ first, last int }
+	var entries []entry
+	depth, first, closeAt := 0, open+1, -1
+	for j := open; j < len(sig) && closeAt < 0; j++ {
+		switch {
+		case sig[j].isPunct(sql, '('):
+			depth++
+		case sig[j].isPunct(sql, ')'):
+			depth--
+			if depth == 0 {
+				if first <= j-1 {
+					entries = append(entries, entry{first, j - 1})
+				}
+				closeAt = j
+			}
+		case sig[j].isPunct(sql, ',') && depth == 1:
+			entries = append(entries, entry{first, j - 1})
+			first = j + 1
+		}
+	}
+	if closeAt < 0 {
+		return "", "", "", nil, false
+	}
+	for _, t := range sig[closeAt+1:] {
+		if t.is(sql, "SELECT") || t.is(sql, "AS") || t.is(sql, "LIKE") || t.is(sql, "PARTITION") || t.isPunct(sql, '(') {
+			return "", "", "", nil, false
+		}
+	}
+	var kept []string
+	for _, e := range entries {
+		ent := sig[e.first : e.last+1]
+		k := 0
+		if ent[0].is(sql, "CONSTRAINT") {
+			k = 1
+			if len(ent) > 2 && !ent[1].is(sql, "UNIQUE") {
+				k = 2
+			}
+		}
+		if k < len(ent) && ent[k].is(sql, "UNIQUE") {
+			cols, ok := keyColumns(sql, ent[k+1:])
+			if !ok {
+				return "", "", "", nil, false
+			}
+			keys = append(keys, cols)
+			continue
+		}
+		if k > 0 || !columnDefinition(sql, ent) {
+			return "", "", "", nil, false
+		}
+		kept = append(kept, sql[ent[0].start:ent[len(ent)-1].end])
+	}
+	if len(kept) == 0 {
+		return "", "", "", nil, false
+	}
+	out = sql[:sig[open].start] + "(" + strings.Join(kept, ", ") + ")" + sql[sig[closeAt].end:]
+	return out, db, table, keys, true
+}
+
+// keyColumns reads the column list of a key: the first parenthesized
+// group of toks, plain columns only (no prefix lengths or expressions).
+func keyColumns(sql string, toks []token) ([]string, bool) {
+	var cols []string
+	d := 0
+	for _, t := range toks {
+		switch {
+		case t.isPunct(sql, '('):
+			d++
+			if d > 1 {
+				return nil, false
+			}
+		case t.isPunct(sql, ')'):
+			return cols, len(cols) > 0
+		case d == 1 && t.isPunct(sql, ','):
+		case d == 1 && (t.kind == tokQuotedID || t.kind == tokWord) && !t.is(sql, "ASC") && !t.is(sql, "DESC"):
+			cols = append(cols, strings.ToLower(unquoteIdent(t.text(sql))))
+		case d == 1:
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
+// notInStoreColumns are words that make a column definition one the
+// store tables do not keep.
+var notInStoreColumns = map[string]bool{
+	"PRIMARY": true, "UNIQUE": true, "KEY": true, "AUTO_INCREMENT": true, "REFERENCES": true,
+	"CHECK": true, "GENERATED": true, "AS": true, "SERIAL": true, "CONSTRAINT": true,
+}
+
+// columnDefinition reports whether a definition-list entry is a column
+// definition the store tables keep.
+func columnDefinition(sql string, ent []token) bool {
+	if ent[0].kind == tokWord {
+		switch strings.ToUpper(ent[0].text(sql)) {
+		case "PRIMARY", "KEY", "INDEX", "FULLTEXT", "SPATIAL", "FOREIGN", "CHECK", "CONSTRAINT", "UNIQUE", "VECTOR":
+			return false
+		}
+	}
+	for _, t := range ent[1:] {
+		if t.kind == tokWord && notInStoreColumns[strings.ToUpper(t.text(sql))] {
+			return false
+		}
+	}
+	return true
 }
 
 // noPadCollations rewrites COLLATE utf8mb4_bin to COLLATE utf8mb4_nopad_bin

@@ -84,6 +84,12 @@ func TestAdaptDDL(t *testing.T) {
 		{"truncated statement", "CREATE ROWSTORE", ""},
 		{"unbalanced", "CREATE TABLE t (a INT, SHARD KEY (a)", ""},
 		{"only shard key", "CREATE TABLE t (SHARD KEY ())", ""},
+		{"alter add column list", "ALTER TABLE `db`.`t` ADD COLUMN (`a` BIGINT, `b,c` DECIMAL(65,0), `d` TEXT)",
+			"ALTER TABLE `db`.`t` ADD COLUMN `a` BIGINT, ADD COLUMN `b,c` DECIMAL(65,0), ADD COLUMN `d` TEXT"},
+		{"alter add list without COLUMN", "ALTER TABLE t ADD (a JSON)", "ALTER TABLE t ADD COLUMN a JSON"},
+		{"alter add one column untouched", "ALTER TABLE t ADD COLUMN a BIGINT", ""},
+		{"alter add key untouched", "ALTER TABLE t ADD KEY (a)", ""},
+		{"alter unbalanced", "ALTER TABLE t ADD COLUMN (a BIGINT", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

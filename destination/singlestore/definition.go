@@ -110,7 +110,7 @@ func Definition() *destination.Definition {
 			Scheme: "custom",
 			Fields: settingsFields(),
 		},
-		Actions: []*destination.Action{SendAction()},
+		Actions: []*destination.Action{SendAction(), WarehouseAction()},
 	}
 }
 

@@ -30,4 +30,10 @@
 // backticks doubled, table and database names are validated, and values
 // only ever travel as arguments, so nothing in an event or a name can change
 // the statement.
+//
+// The Warehouse action (WarehouseAction, in the manifest beside Send Data)
+// writes Segment's warehouse schema instead: a WarehouseWriter turns each
+// event into the rows of package warehouse (tracks, identifies, users, one
+// table per track event, …), creates tables and adds columns as the events
+// need them, and reports one result per event in the same form.
 package singlestore

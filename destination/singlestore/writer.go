@@ -2,7 +2,6 @@ package singlestore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -25,12 +24,6 @@ type Executor interface {
 	ExecBatch(ctx context.Context, req *batch.Request) dataapi.BatchResult
 }
 
-// Querier is implemented by an Executor that can also run a query;
-// Writer.Probe uses it when it can (NewExecutor's does).
-type Querier interface {
-	QueryRows(ctx context.Context, sql string, args ...any) ([]map[string]json.RawMessage, error)
-}
-
 // NewExecutor returns the Executor of a Data API client.
 func NewExecutor(c *dataapi.Client) Executor { return clientExecutor{c} }
 
@@ -38,10 +31,6 @@ type clientExecutor struct{ c *dataapi.Client }
 
 func (e clientExecutor) Exec(ctx context.Context, sql string, args ...any) (dataapi.ExecResult, error) {
 	return e.c.Exec(ctx, sql, args...)
-}
-
-func (e clientExecutor) QueryRows(ctx context.Context, sql string, args ...any) ([]map[string]json.RawMessage, error) {
-	return e.c.QueryRows(ctx, sql, args...)
 }
 
 func (e clientExecutor) ExecBatch(ctx context.Context, req *batch.Request) dataapi.BatchResult {

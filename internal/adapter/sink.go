@@ -26,9 +26,14 @@ type SinkConfig struct {
 	// them). Sinks of the Tracking API and webhooks leave it off: nobody
 	// reads them there.
 	ReportSent bool
+	// Warehouse, when set, makes the sink write Segment's warehouse schema
+	// with a singlestore.WarehouseWriter instead of the Send Data rows of
+	// WriterConfig (which is then not used).
+	Warehouse *singlestore.WarehouseConfig
 	// CreateMissingTable makes the Sink create its table again when a write
 	// or Ready finds it missing (errno 1146), and then send the events that
-	// failed on it once more, so a dropped table heals by itself.
+	// failed on it once more, so a dropped table heals by itself (Send Data
+	// sinks; a warehouse writer creates its tables itself).
 	CreateMissingTable bool
 	// Name names the Sink in its log lines (a source name); "" leaves it
 	// out.
@@ -54,7 +59,10 @@ const faultLogEvery = 10 * time.Second
 // Fault, which Ready reports until a later write or probe succeeds, logs it
 // at ERROR and counts it in s2segment_destination_unavailable_total.
 type Sink struct {
-	w          *singlestore.Writer
+	w          *singlestore.Writer // nil for a warehouse sink
+	write      func(ctx context.Context, events [][]byte) *destination.MultiStatus
+	exec       singlestore.Executor
+	batchSize  int
 	cfg        SinkConfig
 	log        *slog.Logger
 	reportSent bool
@@ -98,9 +106,24 @@ type SinkStats struct {
 // NewSink compiles the writer of cfg on exec. A mapping or subscription
 // that does not compile, or a bad table or database name, is an error.
 func NewSink(exec singlestore.Executor, cfg SinkConfig) (*Sink, error) {
-	w, err := singlestore.NewWriter(exec, cfg.WriterConfig)
-	if err != nil {
-		return nil, err
+	s := &Sink{exec: exec, cfg: cfg, reportSent: cfg.ReportSent}
+	if cfg.Warehouse != nil {
+		wexec, ok := exec.(singlestore.WarehouseExecutor)
+		if !ok {
+			return nil, errors.New("the warehouse action needs an executor that reads rows (singlestore.WarehouseExecutor)")
+		}
+		ww, err := singlestore.NewWarehouseWriter(wexec, *cfg.Warehouse)
+		if err != nil {
+			return nil, err
+		}
+		s.write, s.batchSize = ww.Write, ww.BatchSize()
+		s.cfg.CreateMissingTable = false
+	} else {
+		w, err := singlestore.NewWriter(exec, cfg.WriterConfig)
+		if err != nil {
+			return nil, err
+		}
+		s.w, s.write, s.batchSize = w, w.Write, w.BatchSize()
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -109,11 +132,15 @@ func NewSink(exec singlestore.Executor, cfg SinkConfig) (*Sink, error) {
 	if cfg.Name != "" {
 		log = log.With("source", cfg.Name)
 	}
-	return &Sink{w: w, cfg: cfg, log: log, reportSent: cfg.ReportSent}, nil
+	s.log = log
+	return s, nil
 }
 
-// Writer returns the sink's writer.
+// Writer returns the sink's Send Data writer, or nil for a warehouse sink.
 func (s *Sink) Writer() *singlestore.Writer { return s.w }
+
+// BatchSize returns the most rows one request of the sink carries.
+func (s *Sink) BatchSize() int { return s.batchSize }
 
 // Stats returns the sink's counters.
 func (s *Sink) Stats() SinkStats {
@@ -131,8 +158,8 @@ func (s *Sink) Fault() *Fault {
 // Write writes events (JSON objects, checked by the server) and returns one
 // result per event, in order. Results hold no slice of the events.
 func (s *Sink) Write(ctx context.Context, events [][]byte) []endpoint.Result {
-	ms := s.w.Write(ctx, events)
-	if s.cfg.CreateMissingTable {
+	ms := s.write(ctx, events)
+	if s.cfg.CreateMissingTable && s.w != nil {
 		s.retryMissingTable(ctx, events, ms)
 	}
 	out := Results(ms, len(events), s.reportSent)
@@ -211,9 +238,9 @@ func (s *Sink) createTable(ctx context.Context) error {
 // Fault of a write since. The error says why not, without secrets or the
 // Data API's address.
 func (s *Sink) Ready(ctx context.Context) error {
-	err := s.w.Probe(ctx)
+	err := s.probe(ctx)
 	if errors.Is(err, dataapi.ErrMissingTable) && s.cfg.CreateMissingTable && s.createTable(ctx) == nil {
-		err = s.w.Probe(ctx)
+		err = s.probe(ctx)
 	}
 	if err != nil {
 		if dataapi.SetupFault(err) {
@@ -228,6 +255,20 @@ func (s *Sink) Ready(ctx context.Context) error {
 	}
 	s.clearFault()
 	return nil
+}
+
+// probe runs the writer's probe of its table; a warehouse sink, whose
+// tables come and go with the events, runs an authenticated SELECT 1.
+func (s *Sink) probe(ctx context.Context) error {
+	if s.w != nil {
+		return s.w.Probe(ctx)
+	}
+	if q, ok := s.exec.(singlestore.Querier); ok {
+		_, err := q.QueryRows(ctx, "SELECT 1")
+		return err
+	}
+	_, err := s.exec.Exec(ctx, "SELECT 1")
+	return err
 }
 
 // setFault records a destination fault seen by n events (0: by a probe),

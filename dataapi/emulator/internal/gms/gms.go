@@ -41,6 +41,7 @@ type Engine struct {
 	ln       *pipeListener
 	done     chan struct{}
 	once     sync.Once
+	stores   *stores
 }
 
 var quietOnce sync.Once
@@ -70,6 +71,7 @@ func Start(databases ...string) (*Engine, error) {
 			logrus.SetLevel(logrus.WarnLevel)
 		}
 	})
+	st := newStores()
 	dbs := make([]sql.Database, 0, len(databases))
 	for _, name := range databases {
 		db := memory.NewDatabase(name)
@@ -79,8 +81,11 @@ func Start(databases ...string) (*Engine, error) {
 	pro := memory.NewDBProvider(dbs...)
 	pro.WithOption(memory.NativeIndexProvider(true))
 	starts.Lock()
-	engine := sqle.NewDefault(pro)
+	// The engine sees the databases through keyedProvider; sessions keep
+	// the plain provider, whose databases they commit to.
+	engine := sqle.NewDefault(keyedProvider{pro, st})
 	starts.Unlock()
+	engine.Analyzer.Catalog.RegisterFunction(sql.NewEmptyContext(), sql.Function1{Name: ExactJSONFunc, Fn: newExactJSON})
 
 	sessions := func(ctx context.Context, c *vmysql.Conn, addr string) (sql.Session, error) {
 		host, user := "", ""
@@ -100,7 +105,7 @@ func Start(databases ...string) (*Engine, error) {
 		_ = engine.Close()
 		return nil, fmt.Errorf("starting embedded engine: %w", err)
 	}
-	e := &Engine{provider: pro, engine: engine, srv: srv, ln: ln, done: make(chan struct{})}
+	e := &Engine{provider: pro, engine: engine, srv: srv, ln: ln, done: make(chan struct{}), stores: st}
 	go func() {
 		defer close(e.done)
 		srv.Listener.Accept() // returns when the listener is closed
