@@ -204,7 +204,7 @@ func TestCheckWarnsOfTextThatLosesEvents(t *testing.T) {
 			_, err := dbClient(t, d.ts.URL, d.database).Exec(context.Background(),
 				"CREATE TABLE `ci` (`messageId` VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci NOT NULL, `timestamp` DATETIME(6) NOT NULL, "+
 					"`type` TEXT NOT NULL, `event` TEXT, `name` TEXT, `properties` JSON, `userId` TEXT, `anonymousId` TEXT, `groupId` TEXT, "+
-					"`traits` JSON, `context` JSON, UNIQUE KEY (`messageId`))")
+					"`traits` JSON, `context` JSON, SHARD KEY (`messageId`), UNIQUE KEY (`messageId`))")
 			require.NoError(t, err)
 			code, _, errOut := runCLI(t, "", args(d.database, "--table", "ci")...)
 			t.Logf("check of a case-insensitive key:\n%s", errOut)
