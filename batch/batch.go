@@ -54,6 +54,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/s2segment/s2segment/internal/checked"
 )
 
 // Limits and defaults of a [Config].
@@ -214,7 +216,9 @@ type Packer struct {
 	buf  []byte
 	gap  int
 	refs []int
-	offs []int // start of each row, relative to gap
+	offs []int    // start of each row, relative to gap
+	bb   *bodyBuf // pooled holder of buf
+	ib   *intBuf  // pooled holder of refs and offs
 
 	// Sizes of the last completed request, used to size the next buffers.
 	hintRows, hintArgs int
@@ -263,13 +267,27 @@ func New(cfg Config) (*Packer, error) {
 // never fit is refused with a [*RowError] and leaves the Packer as it was.
 // Add copies row; the caller may reuse it.
 func (p *Packer) Add(row []byte, ref int) (full *Request, err error) {
+	return p.add(row, ref, true)
+}
+
+// AddTrusted is Add for a row that this module's row encoder wrote from a
+// checked event (a checked.Row, which only this module can make): the row
+// is not scanned again. Its size is still checked, so no request exceeds
+// the cap. Rows from any other source go through Add.
+func (p *Packer) AddTrusted(row checked.Row, ref int) (full *Request, err error) {
+	return p.add(row.Bytes(), ref, false)
+}
+
+func (p *Packer) add(row []byte, ref int, check bool) (full *Request, err error) {
 	l := p.l
 	if alone := l.size(1, len(row)); alone > l.maxBytes {
 		return nil, &RowError{Ref: ref, Size: alone, Limit: l.maxBytes, Offset: -1, Err: ErrRowTooLarge}
 	}
-	if off, reason := p.s.row(row, l.columns); reason != "" {
-		return nil, &RowError{Ref: ref, Size: l.size(1, len(row)), Limit: l.maxBytes,
-			Offset: off, Reason: reason, Err: ErrMalformedRow}
+	if check {
+		if off, reason := p.s.row(row, l.columns); reason != "" {
+			return nil, &RowError{Ref: ref, Size: l.size(1, len(row)), Limit: l.maxBytes,
+				Offset: off, Reason: reason, Err: ErrMalformedRow}
+		}
 	}
 	if n := len(p.refs); n > 0 {
 		// Adding costs one group, its ", ", the row and its comma.
@@ -309,8 +327,10 @@ func (p *Packer) push(row []byte, ref int) {
 		rows := min(max(p.hintRows+p.hintRows/8, 1), p.l.maxRows)
 		p.gap = p.l.headLen(rows)
 		args := min(p.hintArgs+p.hintArgs/8, p.l.maxBytes)
-		p.buf = make([]byte, p.gap, p.gap+max(args, len(row))+len(p.l.tail))
-		both := make([]int, 2*rows) // one allocation for refs and offs
+		p.bb = getBody(p.gap + max(args, len(row)) + len(p.l.tail))
+		p.buf = p.bb.b[:p.gap]
+		p.ib = getInts(2 * rows) // one buffer for refs and offs
+		both := p.ib.b[:2*rows]
 		p.refs, p.offs = both[:0:rows], both[rows:rows:2*rows]
 	}
 	if need := p.l.headLen(n); need > p.gap {
@@ -333,17 +353,21 @@ func (p *Packer) push(row []byte, ref int) {
 func (p *Packer) grow(need int) {
 	c := min(max(2*cap(p.buf), need), p.gap+p.l.maxBytes)
 	c = max(c, need)
-	nb := make([]byte, len(p.buf), c)
-	copy(nb, p.buf)
-	p.buf = nb
+	nb := getBody(c)
+	nb.b = nb.b[:len(p.buf)]
+	copy(nb.b, p.buf)
+	putBody(p.bb)
+	p.bb, p.buf = nb, nb.b
 }
 
 // moveArgs widens the gap in front of the args to gap bytes.
 func (p *Packer) moveArgs(gap int) {
 	args := p.buf[p.gap:]
-	nb := make([]byte, gap+len(args), gap+cap(p.buf)-p.gap)
-	copy(nb[gap:], args)
-	p.buf, p.gap = nb, gap
+	nb := getBody(gap + cap(p.buf) - p.gap)
+	nb.b = nb.b[:gap+len(args)]
+	copy(nb.b[gap:], args)
+	putBody(p.bb)
+	p.bb, p.buf, p.gap = nb, nb.b, gap
 }
 
 // finish writes the head and tail around the pending args and returns them
@@ -358,9 +382,9 @@ func (p *Packer) finish() *Request {
 	for i := range p.offs {
 		p.offs[i] += hl
 	}
-	r := &Request{l: p.l, body: p.buf[start:len(p.buf):len(p.buf)], refs: p.refs[:n:n], offs: p.offs[:n:n]}
+	r := &Request{l: p.l, body: p.buf[start:len(p.buf):len(p.buf)], refs: p.refs[:n:n], offs: p.offs[:n:n], bb: p.bb, ib: p.ib}
 	p.hintRows, p.hintArgs = n, args
-	p.buf, p.refs, p.offs, p.gap = nil, nil, nil, 0
+	p.buf, p.refs, p.offs, p.gap, p.bb, p.ib = nil, nil, nil, 0, nil, nil
 	return r
 }
 
@@ -370,7 +394,33 @@ type Request struct {
 	l    *layout
 	body []byte
 	refs []int
-	offs []int // start of each row in body
+	offs []int    // start of each row in body
+	bb   *bodyBuf // pooled holder of body, nil when not pooled
+	ib   *intBuf  // pooled holder of refs and offs
+}
+
+// Release gives the request's memory back to the pool the Packer takes
+// request bodies from, once the request has been sent and its answer read.
+// The request must not be used afterwards, nor its Body, Refs or Row
+// slices; a released Request has no rows. Releasing is optional (an
+// unreleased request is collected as usual) and safe to repeat.
+//
+// Release only a request whose body nobody reads any more: after a
+// failed send an HTTP transport may still be writing it, so such a request
+// is best left to the collector.
+func (r *Request) Release() {
+	if r == nil {
+		return
+	}
+	if r.bb != nil {
+		putBody(r.bb)
+		r.bb = nil
+	}
+	if r.ib != nil {
+		putInts(r.ib)
+		r.ib = nil
+	}
+	r.body, r.refs, r.offs = nil, nil, nil
 }
 
 // Body returns the request body, ready to POST to the Data API. The caller

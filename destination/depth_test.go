@@ -144,9 +144,9 @@ func TestDeepNestingEntryPoints(t *testing.T) {
 	}
 }
 
-// TestDeepNestingProcess checks that Process, which leaves validation to
-// the edge, never recurses on an event however deep: it answers for the
-// event alone.
+// TestDeepNestingProcess checks that Process, which checks the event in
+// one pass without recursion, refuses an event however deep with the
+// depth error at the first bracket past MaxDepth, for that event alone.
 func TestDeepNestingProcess(t *testing.T) {
 	p, err := (&Action{Key: "a", Title: "A", Fields: Fields{
 		{Key: "properties", Label: "Properties", Type: TypeObject, Default: PathDefault("$.properties")},
@@ -154,14 +154,16 @@ func TestDeepNestingProcess(t *testing.T) {
 	require.NoError(t, err)
 	for name, v := range deepInputs() {
 		var pl Payload
-		_, err := p.Process(nil, deepEventOf(v), Batched, &pl)
-		if strings.HasSuffix(name, "unclosed") {
-			assert.ErrorIs(t, err, ErrNoMatch, name)
-			continue
-		}
-		require.NoError(t, err, name)
-		assert.Equal(t, `{"p":`+v+`}`, pl.Get("properties").Raw, name)
+		ev := deepEventOf(v)
+		_, err := p.Process(nil, ev, Batched, &pl)
+		assertTooDeep(t, err, ev)
+		assert.False(t, pl.Checked(), name)
 	}
+	var pl Payload
+	_, err = p.Process(nil, deepEventOf("[[1]]"), Batched, &pl)
+	require.NoError(t, err)
+	assert.Equal(t, `{"p":[[1]]}`, pl.Get("properties").Raw)
+	assert.True(t, pl.Checked())
 }
 
 // FuzzCheckDepth compares the depth scan with encoding/json on valid JSON,

@@ -3,6 +3,8 @@ package destination
 import (
 	"fmt"
 
+	"github.com/s2segment/s2segment/mapping"
+
 	"github.com/tidwall/gjson"
 )
 
@@ -54,7 +56,7 @@ func (s *Schema) Validate(dst, data []byte, d Delivery, p *Payload) ([]byte, err
 // validate is Validate with the known container values of the event the
 // payload was mapped from (see eachMemberKnown).
 func (s *Schema) validate(dst, data []byte, d Delivery, p *Payload, known []string) ([]byte, error) {
-	p.JSON, p.schema, p.values = nil, nil, p.values[:0]
+	p.JSON, p.schema, p.values, p.checked = nil, nil, p.values[:0], false
 	root := gjson.Parse(bytesToString(data))
 	if !root.IsObject() {
 		return dst, &ValidationError{Errors: []FieldError{{Path: "$", Message: "The root value must be an object but it was " + humanizeTypeOf(root) + "."}}}
@@ -99,8 +101,15 @@ type Payload struct {
 	schema  *Schema
 	values  []gjson.Result
 	entries []entry
-	known   []string // scratch of Pipeline.Process
+	known   []string      // scratch of Pipeline.Process
+	event   mapping.Event // scratch of Pipeline.Process
+	checked bool
 }
+
+// Checked reports whether the payload was made by Pipeline.ProcessEvent
+// (or Process) from a checked event, so that every value in it is
+// well-formed JSON: row encoders may then vouch for the rows they write.
+func (p *Payload) Checked() bool { return p.checked }
 
 // Value returns the value of the i-th field of the action (in the order of
 // its Fields); the zero gjson.Result (Exists() false) when it is absent.

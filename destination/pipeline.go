@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/s2segment/s2segment/internal/checked"
 	"github.com/s2segment/s2segment/mapping"
 	"github.com/tidwall/gjson"
 )
@@ -163,44 +164,67 @@ func (p *Pipeline) Match(event []byte) bool {
 // payload points into it, so the bytes up to len(buf) must not be
 // overwritten while out is in use (appending is fine).
 //
-// event must be a well-formed JSON object (check CheckDepth, then
-// gjson.ValidBytes, at the edge); anything else never panics but is
-// rejected or unspecified. Process itself never recurses on the event, so
-// an event of any depth is safe here. The
+// event is checked first, in one pass that also finds its top-level
+// members (see mapping.ParseEvent): an event that is not a well-formed
+// JSON object, holds invalid UTF-8 or nests deeper than MaxDepth is
+// ErrInvalidEvent (a *DepthError for the depth). Callers that checked the
+// event already use ProcessEvent, which does not read it again. Process
+// never recurses on the event, so an event of any depth is safe here. The
 // error is ErrNoMatch for an event the subscription does not select, a
 // *ValidationError for an invalid payload, or an *Error (status 400) when
 // the mapping fails on this event; ResultOf turns each into Segment's
 // result.
 func (p *Pipeline) Process(buf, event []byte, d Delivery, out *Payload) ([]byte, error) {
-	if !isObjectStart(event) {
+	ev, err := mapping.ParseEvent(event, &out.event)
+	if err != nil {
+		out.event = mapping.Event{}
+		var se *checked.SyntaxError
+		if errors.As(err, &se) && errors.Is(err, checked.ErrTooDeep) {
+			return buf, &DepthError{Offset: se.Offset, Limit: MaxDepth}
+		}
+		return buf, fmt.Errorf("%w: %w", ErrInvalidEvent, err)
+	}
+	out.event = ev
+	return p.ProcessEvent(buf, &out.event, d, out)
+}
+
+// ProcessEvent is Process for an event checked already (by
+// mapping.ParseEvent, or by this module's readers as they read it): its
+// top-level members come from ev, so neither the subscription, the mapping
+// nor the validation walks the event again. The payload is marked as made
+// from a checked event (Payload.Checked). ev must stay unmodified while out
+// is in use.
+func (p *Pipeline) ProcessEvent(buf []byte, ev *mapping.Event, d Delivery, out *Payload) ([]byte, error) {
+	if !ev.Valid() {
+		out.checked = false
 		return buf, ErrInvalidEvent
 	}
-	// One pass over the event's top level reads what the subscription
-	// needs and notes the larger objects and arrays, which the mapping
-	// usually copies whole into the payload: validation then recognises
-	// them instead of scanning them again.
+	// The event's top level gives what the subscription needs and the
+	// larger objects and arrays, which the mapping usually copies whole
+	// into the payload: validation then recognises them instead of
+	// scanning them again.
 	var (
-		ev   evalEvent
+		fe   evalEvent
 		seen [numFieldKinds]bool
 	)
 	known := out.known[:0]
-	ok := eachMember(bytesToString(event), func(rawKey string, val gjson.Result) bool {
+	for i := 0; i < ev.Len(); i++ {
+		raw := ev.Value(i)
 		if p.sub != nil {
-			if k, isRoot := rootKind(keyString(rawKey)); isRoot && p.sub.roots[k] && !seen[k] {
-				ev.vals[k], seen[k] = val, true
+			if k, isRoot := rootKind(keyString(ev.Key(i))); isRoot && p.sub.roots[k] && !seen[k] {
+				fe.vals[k], seen[k] = resultOf(raw), true
 			}
 		}
-		if val.Type == gjson.JSON && len(val.Raw) >= minKnownLen && len(known) < maxKnown {
-			known = append(known, val.Raw)
+		if len(raw) >= minKnownLen && len(known) < maxKnown && (raw[0] == '{' || raw[0] == '[') {
+			known = append(known, raw)
 		}
-		return true
-	})
+	}
 	out.known = known
-	if p.sub != nil && (!ok || !ev.group(&p.sub.root)) {
+	if p.sub != nil && !fe.group(&p.sub.root) {
 		return buf, ErrNoMatch
 	}
 	start := len(buf)
-	mappedBuf, defined, err := p.mapping.AppendApply(buf, event)
+	mappedBuf, defined, err := p.mapping.AppendApplyEvent(buf, ev)
 	if err != nil {
 		return buf, &Error{Status: 400, Type: TypePayloadValidationFailed, Message: err.Error(), Err: err}
 	}
@@ -209,7 +233,9 @@ func (p *Pipeline) Process(buf, event []byte, d Delivery, out *Payload) ([]byte,
 	if !defined || len(mapped) == 0 {
 		mapped = []byte("{}")
 	}
-	return p.schema.validate(buf, mapped, d, out, known)
+	buf, err = p.schema.validate(buf, mapped, d, out, known)
+	out.checked = err == nil
+	return buf, err
 }
 
 // Known container values: at most maxKnown per event, each at least
@@ -219,30 +245,11 @@ const (
 	minKnownLen = 64
 )
 
-func isObjectStart(b []byte) bool {
-	for _, c := range b {
-		switch c {
-		case ' ', '\t', '\n', '\r':
-			continue
-		case '{':
-			return true
-		}
-		return false
-	}
-	return false
-}
-
 // Execute runs one event as Segment's single-event execute does (Single
 // delivery) and performs it with the action's Perform (or PerformBatch with
 // one payload).
 func (p *Pipeline) Execute(ctx context.Context, s Settings, event []byte) Result {
-	if err := CheckDepth(event); err != nil {
-		return ResultOf(fmt.Errorf("reading event: %w", err))
-	}
-	if !gjson.ValidBytes(event) {
-		return ResultOf(ErrInvalidEvent)
-	}
-	pl := &Payload{}
+	pl := &Payload{} // Process checks the event, depth included, in one pass
 	if _, err := p.Process(nil, event, Single, pl); err != nil {
 		return ResultOf(err)
 	}
@@ -269,15 +276,7 @@ func (p *Pipeline) ExecuteBatch(ctx context.Context, s Settings, events [][]byte
 	var buf []byte
 	valid := make([]*Payload, 0, len(events))
 	for i, ev := range events {
-		if err := CheckDepth(ev); err != nil {
-			ms.Fail(i, fmt.Errorf("reading event: %w", err))
-			continue
-		}
-		if !gjson.ValidBytes(ev) {
-			ms.Fail(i, ErrInvalidEvent)
-			continue
-		}
-		pl := &Payload{Index: i}
+		pl := &Payload{Index: i} // Process checks the event, depth included, in one pass
 		var err error
 		if buf, err = p.Process(buf, ev, Batched, pl); err != nil {
 			ms.Fail(i, err)

@@ -166,7 +166,7 @@ func (st *state) step(cur string, s *seg) string {
 // rootKey reads the first key of pa from the event, through the prefetch
 // when the mapping reads several first-level keys.
 func (st *state) rootKey(pa *path) string {
-	if !st.m.prefetch {
+	if !st.m.prefetch && !st.fetched {
 		return gjson.Get(st.root, pa.segs[0].esc).Raw
 	}
 	if !st.fetched {

@@ -33,6 +33,7 @@ type benchFlags struct {
 	url             string
 	writeKey        string
 	schema          string
+	serverPID       int
 }
 
 // benchWriteKeyEnv stands in for --write-key, which would otherwise show in
@@ -55,6 +56,7 @@ const benchJSONSchema = `JSON report (--json), one object:
   failures              reason ("413 PAYLOAD_TOO_LARGE", "HTTP 503", ...) -> events
   event_bytes           bytes of the events driven (their JSON)
   seconds, cpu_seconds  wall time and process CPU time of the run, s (cpu_seconds null if unknown)
+  server_cpu_seconds    CPU time of --server-pid during the run, s; null without it
   events_per_s, mb_per_s  events / seconds, event_bytes / 10^6 / seconds
   requests              pipeline: request bodies packed; replay: Data API HTTP
                         requests (retries and split halves included); serve:
@@ -78,8 +80,9 @@ const benchJSONSchema = `JSON report (--json), one object:
   peak_rss_bytes        peak resident memory (VmHWM), bytes; null off Linux
   peak_rss_scope        "run" (reset at the start of the run) or "process"
   baselines             with --baseline: [{name, events, seconds, events_per_s,
-                        mb_per_s, allocs_per_event, ratio}], ratio = the stage's
-                        events/s divided by the baseline's; [] without
+                        mb_per_s, allocs_per_event, cpu_seconds, server_cpu_seconds,
+                        ratio}], ratio = the stage's events/s divided by the
+                        baseline's; [] without
   go_version, gomaxprocs   the Go runtime of the run`
 
 func newBenchCmd() *cobra.Command {
@@ -115,7 +118,9 @@ Stages:
 --baseline runs, in the same process and on the same events, the stage's
 baseline and reports the stage's speed as a ratio to it: an encoding/json
 pipeline and a gjson.ValidBytes pass (pipeline), the pipeline stage (replay),
-one Data API request per event without group commit (serve, in-process only).
+one Data API request per event without group commit (serve, in-process only),
+and for replay and in-process serve the floor: the same events' request
+bodies built beforehand and posted with a bare HTTP client.
 
 --write FILE writes the generated events as NDJSON ("-" for standard output)
 and exits without running a stage, for replay and other tools.
@@ -147,6 +152,7 @@ Exit status: 0 when every event succeeded, 1 when any failed, 2 for usage errors
 	fs.StringVar(&f.url, "url", "", "serve stage: endpoint to send to, e.g. http://127.0.0.1:3000/v1/track (default: in-process)")
 	fs.StringVar(&f.writeKey, "write-key", "", "serve stage: write key for --url (env "+benchWriteKeyEnv+")")
 	fs.StringVar(&f.schema, "schema", "dedupe", "schema of the table created: dedupe or reference")
+	fs.IntVar(&f.serverPID, "server-pid", 0, "process of the Data API written to (e.g. an s2segment emulator started apart): report its CPU time too (Linux)")
 	f.target.register(fs)
 	fs.Lookup("table").DefValue = bench.DefaultTable
 	fs.Lookup("table").Usage = "table written by replay and serve (S2_TABLE is not read)"
@@ -227,7 +233,7 @@ func (f *benchFlags) config(cmd *cobra.Command) (bench.Config, error) {
 	cfg := bench.Config{
 		Stage: stage, Events: f.events, Generator: bench.Generator{Seed: f.seed, Size: size},
 		Concurrency: f.concurrency, BatchSize: f.batchSize, MaxRequestBytes: f.maxRequestBytes,
-		Duration: f.duration, Baseline: f.baseline, Table: f.target.Table, Schema: schema,
+		Duration: f.duration, Baseline: f.baseline, Table: f.target.Table, Schema: schema, ServerPID: f.serverPID,
 		URL: f.url, WriteKey: f.writeKey,
 	}
 	if cfg.WriteKey == "" {

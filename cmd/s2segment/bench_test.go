@@ -23,7 +23,7 @@ import (
 var benchReportFields = []string{
 	"stage", "target", "size", "seed", "concurrency", "batch_size", "max_request_bytes",
 	"events", "ok", "failed", "failures", "event_bytes",
-	"seconds", "cpu_seconds", "events_per_s", "mb_per_s",
+	"seconds", "cpu_seconds", "server_cpu_seconds", "events_per_s", "mb_per_s",
 	"requests", "request_bytes", "retries", "fill", "latency", "dataapi",
 	"allocs", "alloc_bytes", "allocs_per_event", "alloc_bytes_per_event", "gc_cycles",
 	"peak_rss_bytes", "peak_rss_scope", "baselines", "go_version", "gomaxprocs",
@@ -148,9 +148,15 @@ func TestBenchBaselines(t *testing.T) {
 
 	rep = benchJSON(t, exitOK, "--stage", "serve", "--events", "60", "--concurrency", "4", "--baseline")
 	bs = rep.Get("baselines").Array()
-	require.Len(t, bs, 1)
+	require.Len(t, bs, 2)
 	assert.Equal(t, "serve, one Data API request per event", bs[0].Get("name").Str)
 	assert.EqualValues(t, 60, bs[0].Get("events").Int())
+	// The floor posts the same events' bodies, built beforehand.
+	assert.Equal(t, "pre-built bodies, bare HTTP client", bs[1].Get("name").Str)
+	assert.EqualValues(t, 60, bs[1].Get("events").Int())
+	assert.Positive(t, bs[1].Get("events_per_s").Float())
+	assert.True(t, bs[1].Get("cpu_seconds").Exists())
+	assert.True(t, rep.Get("server_cpu_seconds").Type == gjson.Null, "no --server-pid")
 }
 
 func TestBenchTable(t *testing.T) {

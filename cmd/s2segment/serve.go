@@ -34,6 +34,7 @@ const (
 	serveWriteKeyEnv      = "S2_WRITE_KEY"
 	serveWebhookSecretEnv = "S2_WEBHOOK_SECRET"
 	serveActionsTokenEnv  = "S2_ACTIONS_TOKEN"
+	serveAdminTokenEnv    = "S2_ADMIN_TOKEN"
 )
 
 // Defaults of serve.
@@ -64,7 +65,19 @@ type serveFlags struct {
 
 	actions      bool
 	actionsToken string
+	sendHosts    string
 	check        bool
+
+	adminAddr  string
+	adminToken string
+
+	webhookTolerance    time.Duration
+	webhookFirstElement bool
+	maxConnections      int
+	maxHeaderBytes      int
+	unauthBytes         int64
+	requestEvents       int
+	expandedBytes       int64
 
 	groupCommit  bool
 	linger       time.Duration
@@ -141,6 +154,16 @@ and never hold passwords, write keys or Authorization headers.`,
 
 	fs.BoolVar(&f.actions, "actions", true, "serve the actions-cli routes /manifest, /authenticate and /send")
 	fs.StringVar(&f.actionsToken, "actions-token", "", "bearer token required by /authenticate and /send (env "+serveActionsTokenEnv+"); needed to listen beyond loopback")
+	fs.StringVar(&f.sendHosts, "send-hosts", defaultSendHosts, "Data API hosts /authenticate and /send may connect to, comma-separated: names or IPs (any port), host:port, CIDR prefixes, *.domain, or * for any; each source's host and port is always allowed")
+	fs.StringVar(&f.adminAddr, "admin-addr", "", "address of the operator's routes (/healthz, /readyz with reasons, /metrics); empty for none")
+	fs.StringVar(&f.adminToken, "admin-token", "", "bearer token that shows /readyz's reasons on the main address (env "+serveAdminTokenEnv+")")
+	fs.DurationVar(&f.webhookTolerance, "webhook-tolerance", 0, "require "+endpoint.TimestampHeader+" on webhooks, signed with the body, within this of the server's clock; 0 turns replay protection off")
+	fs.BoolVar(&f.webhookFirstElement, "webhook-first-element-signature", false, "also accept webhook arrays signed over their first element only: the other elements are then NOT authenticated")
+	fs.IntVar(&f.maxConnections, "max-connections", endpoint.DefaultMaxConnections, "connections open at once; further ones wait to be accepted")
+	fs.IntVar(&f.maxHeaderBytes, "max-header-bytes", endpoint.DefaultMaxHeaderBytes, "largest request header block in bytes")
+	fs.Int64Var(&f.unauthBytes, "max-unauthenticated-bytes", endpoint.DefaultMaxUnauthenticatedBytes, "bytes held at once by requests not yet authenticated (webhooks before their signature is checked, write keys in bodies)")
+	fs.IntVar(&f.requestEvents, "max-request-events", endpoint.DefaultMaxRequestEvents, "most events in one batch, webhook array or /send payload")
+	fs.Int64Var(&f.expandedBytes, "max-expanded-batch-bytes", endpoint.DefaultMaxExpandedBatchBytes, "most bytes a batch may expand to once its top-level context is merged into each event")
 	fs.BoolVar(&f.check, "check", true, "check every source at start: connect, create the table, compare its columns")
 
 	fs.BoolVar(&f.groupCommit, "group-commit", true, "share database writes between concurrent requests")
@@ -174,6 +197,8 @@ type serveSetup struct {
 	genKey   bool // the write key was generated
 	emuTable string
 	emuDB    string
+	// sendHosts is where the Actions routes may connect.
+	sendHosts *hostList
 }
 
 func runServe(cmd *cobra.Command, f *serveFlags) error {
@@ -219,9 +244,33 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	if err != nil {
 		return failedError(fmt.Errorf("listening on %s: %w", f.addr, err))
 	}
+	var admin *http.Server
+	adminDone := make(chan struct{})
+	if f.adminAddr != "" {
+		aln, err := net.Listen("tcp", f.adminAddr)
+		if err != nil {
+			_ = ln.Close()
+			return failedError(fmt.Errorf("listening on --admin-addr %s: %w", f.adminAddr, err))
+		}
+		admin = &http.Server{Handler: srv.AdminHandler(), ReadHeaderTimeout: f.readHeader, ReadTimeout: f.readTimeout,
+			WriteTimeout: f.writeTimeout, IdleTimeout: f.idleTimeout, MaxHeaderBytes: f.maxHeaderBytes}
+		go func() {
+			defer close(adminDone)
+			_ = admin.Serve(aln)
+		}()
+		fmt.Fprintf(out, "s2segment serve: operator routes on http://%s (/healthz /readyz /metrics)\n", aln.Addr())
+	} else {
+		close(adminDone)
+	}
 	printServeBanner(out, f, st, ln.Addr())
 
 	serveErr := srv.Serve(ctx, ln)
+	if admin != nil {
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		_ = admin.Shutdown(actx)
+		cancel()
+	}
+	<-adminDone
 	printServeSummary(out, st)
 	if serveErr != nil {
 		return failedError(fmt.Errorf("stopping: %w", serveErr))
@@ -242,6 +291,7 @@ func (f *serveFlags) setup(fs *pflag.FlagSet, lookup func(string) (string, bool)
 		{"write-key", serveWriteKeyEnv, &f.writeKey},
 		{"webhook-secret", serveWebhookSecretEnv, &f.secret},
 		{"actions-token", serveActionsTokenEnv, &f.actionsToken},
+		{"admin-token", serveAdminTokenEnv, &f.adminToken},
 	} {
 		if !fs.Changed(s.flag) {
 			if v, ok := lookup(s.env); ok {
@@ -267,7 +317,7 @@ func (f *serveFlags) setup(fs *pflag.FlagSet, lookup func(string) (string, bool)
 
 	st := &serveSetup{}
 	if f.config != "" {
-		for _, name := range []string{"host", "port", "user", "password", "database", "table", "write-key", "webhook-secret", "mapping", "subscription", "schema", "json-strings"} {
+		for _, name := range []string{"host", "port", "user", "password", "database", "table", "write-key", "webhook-secret", "webhook-tolerance", "webhook-first-element-signature", "mapping", "subscription", "schema", "json-strings"} {
 			if fs.Changed(name) {
 				return nil, usageError(fmt.Errorf("--%s is a per-source setting: with --config give it in the file", name))
 			}
@@ -354,7 +404,8 @@ func (f *serveFlags) setup(fs *pflag.FlagSet, lookup func(string) (string, bool)
 		st.clients = append(st.clients, client)
 		st.sinks = append(st.sinks, sink)
 		st.targets = append(st.targets, srcConn.TargetOf(src.settings, src.schema))
-		st.cfg.Sources = append(st.cfg.Sources, endpoint.Source{Name: src.name, WriteKey: src.writeKey, WebhookSecret: src.webhookSecret, Sink: sink})
+		st.cfg.Sources = append(st.cfg.Sources, endpoint.Source{Name: src.name, WriteKey: src.writeKey, WebhookSecret: src.webhookSecret,
+			WebhookTolerance: src.webhookTolerance, WebhookFirstElementSignature: src.webhookFirstElement, Sink: sink})
 	}
 
 	if f.actions {
@@ -370,7 +421,15 @@ func (f *serveFlags) setup(fs *pflag.FlagSet, lookup func(string) (string, bool)
 		if err != nil {
 			return fail(failedError(err))
 		}
-		st.cfg.Actions = acts
+		hosts, err := parseHostList(f.sendHosts)
+		if err != nil {
+			return fail(usageError(err))
+		}
+		for _, src := range st.sources {
+			hosts.addPort(src.settings.Host, src.settings.Port)
+		}
+		st.sendHosts = hosts
+		st.cfg.Actions = hostActions{Actions: acts, hosts: hosts}
 		st.cfg.ActionsToken = f.actionsToken
 	}
 
@@ -395,10 +454,17 @@ func (f *serveFlags) setup(fs *pflag.FlagSet, lookup func(string) (string, bool)
 	st.cfg.ReadHeaderTimeout, st.cfg.ReadTimeout, st.cfg.WriteTimeout, st.cfg.IdleTimeout = f.readHeader, f.readTimeout, f.writeTimeout, f.idleTimeout
 	st.cfg.ShutdownTimeout = f.shutdown
 	st.cfg.TLSCertFile, st.cfg.TLSKeyFile = f.tlsCert, f.tlsKey
+	st.cfg.AdminToken = f.adminToken
+	st.cfg.MaxConnections, st.cfg.MaxHeaderBytes = f.maxConnections, f.maxHeaderBytes
+	st.cfg.MaxRequestEvents, st.cfg.MaxExpandedBatchBytes = f.requestEvents, f.expandedBytes
+	if fs.Changed("max-unauthenticated-bytes") { // else the endpoint fits it within --max-in-flight-bytes
+		st.cfg.MaxUnauthenticatedBytes = f.unauthBytes
+	}
 	for _, v := range []struct {
 		flag string
 		n    int64
-	}{{"max-event-bytes", f.eventBytes}, {"max-batch-bytes", f.batchBytes}, {"max-body-bytes", f.bodyBytes}, {"max-in-flight-bytes", f.inFlight}, {"max-concurrent-writes", int64(f.writeSlots)}, {"max-group-events", int64(groupEvents)}} {
+	}{{"max-connections", int64(f.maxConnections)}, {"max-header-bytes", int64(f.maxHeaderBytes)}, {"max-unauthenticated-bytes", f.unauthBytes},
+		{"max-request-events", int64(f.requestEvents)}, {"max-expanded-batch-bytes", f.expandedBytes}, {"max-event-bytes", f.eventBytes}, {"max-batch-bytes", f.batchBytes}, {"max-body-bytes", f.bodyBytes}, {"max-in-flight-bytes", f.inFlight}, {"max-concurrent-writes", int64(f.writeSlots)}, {"max-group-events", int64(groupEvents)}} {
 		if v.n <= 0 {
 			return fail(usageError(fmt.Errorf("--%s: want a positive number, got %d", v.flag, v.n)))
 		}
@@ -438,6 +504,7 @@ func (f *serveFlags) singleSource(fs *pflag.FlagSet) (serveSource, error) {
 	t := f.target
 	src := serveSource{
 		writeKey: f.writeKey, webhookSecret: f.secret, subscription: f.subscription,
+		webhookTolerance: f.webhookTolerance, webhookFirstElement: f.webhookFirstElement,
 		settings: singlestore.Settings{Host: t.Host, Port: t.Port, Username: t.User, Password: t.Password, DBName: t.Database, TableName: t.Table},
 	}
 	var err error
@@ -599,7 +666,7 @@ func printServeBanner(w io.Writer, f *serveFlags, st *serveSetup, addr net.Addr)
 		if st.cfg.ActionsToken != "" {
 			auth = "Authorization: Bearer token required"
 		}
-		fmt.Fprintf(w, "  actions: GET /manifest, POST /authenticate, POST /send (%s)\n", auth)
+		fmt.Fprintf(w, "  actions: GET /manifest, POST /authenticate, POST /send (%s); Data API hosts allowed: %s\n", auth, st.sendHosts)
 	}
 	g := st.cfg.Group
 	if g.Disabled {

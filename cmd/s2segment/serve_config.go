@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/s2segment/s2segment/destination/singlestore"
 )
@@ -19,12 +20,16 @@ type serveSource struct {
 	name          string
 	writeKey      string
 	webhookSecret string
-	settings      singlestore.Settings
-	mapping       json.RawMessage
-	subscription  string
-	schema        singlestore.Schema
-	jsonColumns   singlestore.JSONMode
-	action        string
+	// webhookTolerance and webhookFirstElement are the source's
+	// endpoint.Source options of the same names.
+	webhookTolerance    time.Duration
+	webhookFirstElement bool
+	settings            singlestore.Settings
+	mapping             json.RawMessage
+	subscription        string
+	schema              singlestore.Schema
+	jsonColumns         singlestore.JSONMode
+	action              string
 }
 
 // serveFile is the --config file of "s2segment serve".
@@ -36,18 +41,24 @@ type serveFile struct {
 // either inline or, better, as the name of the environment variable that
 // holds them.
 type serveFileSource struct {
-	Name             string          `json:"name"`
-	WriteKey         string          `json:"writeKey"`
-	WriteKeyEnv      string          `json:"writeKeyEnv"`
-	WebhookSecret    string          `json:"webhookSecret"`
-	WebhookSecretEnv string          `json:"webhookSecretEnv"`
-	Settings         json.RawMessage `json:"settings"`
-	PasswordEnv      string          `json:"passwordEnv"`
-	Mapping          json.RawMessage `json:"mapping"`
-	Subscription     string          `json:"subscription"`
-	Schema           string          `json:"schema"`
-	JSONStrings      bool            `json:"jsonStrings"`
-	Action           string          `json:"action"`
+	Name             string `json:"name"`
+	WriteKey         string `json:"writeKey"`
+	WriteKeyEnv      string `json:"writeKeyEnv"`
+	WebhookSecret    string `json:"webhookSecret"`
+	WebhookSecretEnv string `json:"webhookSecretEnv"`
+	// WebhookTolerance is a Go duration ("5m"): replay protection, see
+	// endpoint.Source.WebhookTolerance.
+	WebhookTolerance string `json:"webhookTolerance"`
+	// WebhookFirstElementSignature: see
+	// endpoint.Source.WebhookFirstElementSignature.
+	WebhookFirstElementSignature bool            `json:"webhookFirstElementSignature"`
+	Settings                     json.RawMessage `json:"settings"`
+	PasswordEnv                  string          `json:"passwordEnv"`
+	Mapping                      json.RawMessage `json:"mapping"`
+	Subscription                 string          `json:"subscription"`
+	Schema                       string          `json:"schema"`
+	JSONStrings                  bool            `json:"jsonStrings"`
+	Action                       string          `json:"action"`
 }
 
 // maxServeConfigBytes bounds a --config file.
@@ -150,6 +161,15 @@ func (fs serveFileSource) resolve(lookup func(string) (string, bool)) (serveSour
 	}
 	if src.webhookSecret, err = serveSecretFrom("webhookSecret", fs.WebhookSecret, fs.WebhookSecretEnv, lookup); err != nil {
 		return src, err
+	}
+	if fs.WebhookTolerance != "" {
+		if src.webhookTolerance, err = time.ParseDuration(fs.WebhookTolerance); err != nil || src.webhookTolerance < 0 {
+			return src, fmt.Errorf(`"webhookTolerance": want a duration such as "5m", got %q`, fs.WebhookTolerance)
+		}
+	}
+	src.webhookFirstElement = fs.WebhookFirstElementSignature
+	if (src.webhookTolerance > 0 || src.webhookFirstElement) && src.webhookSecret == "" {
+		return src, errors.New(`"webhookTolerance" and "webhookFirstElementSignature" need "webhookSecret" (or "webhookSecretEnv")`)
 	}
 	if src.writeKey == "" && src.webhookSecret == "" {
 		return src, errors.New(`needs "writeKey" (or "writeKeyEnv"), "webhookSecret" (or "webhookSecretEnv"), or both`)

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -76,6 +77,22 @@ func TestServeExampleConfig(t *testing.T) {
 	for _, s := range srcs {
 		assert.NotEmpty(t, s.name)
 		assert.NotEmpty(t, s.writeKey)
+	}
+	assert.Equal(t, 5*time.Minute, srcs[0].webhookTolerance)
+}
+
+func TestServeConfigWebhookOptions(t *testing.T) {
+	env := serveEnvOf(nil)
+	srcs, err := parseServeConfig([]byte(`{"sources":[{"name":"a","webhookSecret":"s","webhookFirstElementSignature":true,"settings":{}}]}`), env)
+	require.NoError(t, err)
+	assert.True(t, srcs[0].webhookFirstElement)
+	for js, want := range map[string]string{
+		`{"sources":[{"name":"a","webhookSecret":"s","webhookTolerance":"soon","settings":{}}]}`:      `"webhookTolerance": want a duration`,
+		`{"sources":[{"name":"a","webhookSecret":"s","webhookTolerance":"-1m","settings":{}}]}`:       `"webhookTolerance": want a duration`,
+		`{"sources":[{"name":"a","writeKey":"k","webhookFirstElementSignature":true,"settings":{}}]}`: `need "webhookSecret"`,
+	} {
+		_, err := parseServeConfig([]byte(js), env)
+		assert.ErrorContains(t, err, want, js)
 	}
 }
 

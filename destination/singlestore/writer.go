@@ -10,6 +10,7 @@ import (
 	"github.com/s2segment/s2segment/batch"
 	"github.com/s2segment/s2segment/dataapi"
 	"github.com/s2segment/s2segment/destination"
+	"github.com/s2segment/s2segment/internal/checked"
 	"github.com/tidwall/gjson"
 )
 
@@ -21,6 +22,9 @@ type Executor interface {
 	Exec(ctx context.Context, sql string, args ...any) (dataapi.ExecResult, error)
 	// ExecBatch writes a packed request and reports a result per row, in
 	// row order, splitting the request when the server finds it too large.
+	// req is valid until ExecBatch returns: when every row was written the
+	// Writer then releases it (batch.Request.Release) and its body is
+	// reused, so an Executor that keeps a body must copy it.
 	ExecBatch(ctx context.Context, req *batch.Request) dataapi.BatchResult
 }
 
@@ -172,9 +176,10 @@ func (w *Writer) Probe(ctx context.Context) error {
 	return nil
 }
 
-// Write runs events (raw JSON objects; check them with
-// destination.CheckDepth and gjson.ValidBytes at the edge; Write itself
-// never recurses on an event, whatever its depth) through the Send Data action and writes the valid ones, packed
+// Write runs events (raw JSON objects, each checked once by the action:
+// malformed, invalid UTF-8 or deeper than destination.MaxDepth is a 400
+// for that event; Write never recurses on an event, whatever its depth)
+// through the Send Data action and writes the valid ones, packed
 // into requests that hold at most the batch size and never exceed the
 // request cap. It returns one result per event, in order, and never fails
 // an event because of another:
@@ -242,16 +247,17 @@ func (w *Writer) Write(ctx context.Context, events [][]byte) *destination.MultiS
 			ms.Fail(i, err)
 			continue
 		}
-		if row, err = w.enc.AppendRow(row[:0], &p); err != nil {
-			ms.Fail(i, err)
+		var full *batch.Request
+		if row, full, err = w.enc.Pack(packer, row, &p, i); err != nil {
+			var re *batch.RowError
+			if errors.As(err, &re) {
+				ms.Results[i] = rowResult(err)
+			} else {
+				ms.Fail(i, err)
+			}
 			continue
 		}
 		sent[i] = p.JSON
-		full, err := packer.Add(row, i)
-		if err != nil {
-			ms.Results[i] = rowResult(err)
-			continue
-		}
 		if full != nil {
 			send(full)
 		}
@@ -277,23 +283,66 @@ func (w *Writer) packer() (*batch.Packer, error) {
 	return batch.New(w.packing)
 }
 
-// send writes one request and records the result of each of its rows.
+// Pack encodes the row of p (see AppendRow) into scratch and adds it to
+// packer with ref, returning scratch for reuse and the request the row
+// completed, if any. A row made from a checked payload (destination.Payload.Checked)
+// is not scanned again by the packer: this encoder wrote it from values
+// that were checked already. Any other row goes through batch.Packer.Add.
+// The error is AppendRow's, or the packer's *batch.RowError.
+func (e *Encoder) Pack(packer *batch.Packer, scratch []byte, p *destination.Payload, ref int) ([]byte, *batch.Request, error) {
+	row, err := e.AppendRow(scratch[:0], p)
+	if err != nil {
+		return row, nil, err
+	}
+	var full *batch.Request
+	if p.Checked() {
+		full, err = packer.AddTrusted(checked.TrustRow(row), ref)
+	} else {
+		full, err = packer.Add(row, ref)
+	}
+	return row, full, err
+}
+
+// send writes one request and records the result of each of its rows. A
+// request whose rows were all written goes back to the packers' pool:
+// its answer is read, so no one reads its body any more.
 func (w *Writer) send(ctx context.Context, req *batch.Request, sent [][]byte, ms *destination.MultiStatus) {
 	res := w.exec.ExecBatch(ctx, req)
+	defer releaseWritten(req, res)
 	refs := req.Refs()
-	body := []byte(`{"rowsAffected":` + strconv.FormatInt(res.RowsAffected, 10) + `}`)
+	body := affectedBody(res.RowsAffected)
 	for j, ref := range refs {
-		var err error
-		if j < len(res.Errs) {
-			err = res.Errs[j]
-		} else {
-			err = fmt.Errorf("writing row %d: the client reported %d results for %d rows", j, len(res.Errs), len(refs))
-		}
-		if err == nil {
-			ms.Results[ref] = destination.Result{Status: 200, Sent: sent[ref], Body: body}
-			continue
-		}
-		ms.Results[ref] = sendResult(ctx, err, sent[ref])
+		w.record(ctx, res, body, j, len(refs), ref, sent, ms)
+	}
+}
+
+// record sets the result of the event ref, row j of a request of n rows
+// whose outcome is res (body is the result body of its written rows).
+func (w *Writer) record(ctx context.Context, res dataapi.BatchResult, body []byte, j, n, ref int, sent [][]byte, ms *destination.MultiStatus) {
+	var err error
+	if j < len(res.Errs) {
+		err = res.Errs[j]
+	} else {
+		err = fmt.Errorf("writing row %d: the client reported %d results for %d rows", j, len(res.Errs), n)
+	}
+	if err == nil {
+		ms.Results[ref] = destination.Result{Status: 200, Sent: sent[ref], Body: body}
+		return
+	}
+	ms.Results[ref] = sendResult(ctx, err, sent[ref])
+}
+
+// affectedBody is the Body of a written row's result.
+func affectedBody(n int64) []byte {
+	return []byte(`{"rowsAffected":` + strconv.FormatInt(n, 10) + `}`)
+}
+
+// releaseWritten releases req when every row of it was written: the
+// server read the whole body. After a failure an HTTP transport may still
+// be writing the body, so it is left to the collector.
+func releaseWritten(req *batch.Request, res dataapi.BatchResult) {
+	if len(res.Errs) == req.Len() && res.Err() == nil {
+		req.Release()
 	}
 }
 

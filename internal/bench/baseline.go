@@ -36,6 +36,7 @@ func runBaselines(ctx context.Context, c *Config, events [][]byte, res *stageRes
 		if r.driven > 0 {
 			b.AllocsPerEvent = round3(float64(r.clock.mem.objects) / float64(r.driven))
 		}
+		b.CPUSeconds, b.ServerCPUSeconds = r.clock.cpuSeconds()
 		if br := rate(r.driven, r.clock.wall); br > 0 {
 			b.Ratio = round3(stageRate / br)
 		}
@@ -59,6 +60,11 @@ func runBaselines(ctx context.Context, c *Config, events [][]byte, res *stageRes
 			return nil, err
 		}
 		add(BaselinePipeline, r)
+		c.logf("baseline: posting pre-built bodies with a bare HTTP client")
+		if r, err = runFloor(ctx, &base, events); err != nil {
+			return nil, err
+		}
+		add(BaselineFloor, r)
 	case StageServe:
 		c.logf("baseline: one Data API request per event, group commit off")
 		table := c.Table
@@ -70,6 +76,13 @@ func runBaselines(ctx context.Context, c *Config, events [][]byte, res *stageRes
 			return nil, err
 		}
 		add(BaselineOnePerEvent, r)
+		if c.URL == "" {
+			c.logf("baseline: posting pre-built bodies with a bare HTTP client")
+			if r, err = runFloor(ctx, &base, events); err != nil {
+				return nil, err
+			}
+			add(BaselineFloor, r)
+		}
 	}
 	return out, nil
 }
@@ -100,7 +113,7 @@ func pass(ctx context.Context, c *Config, events [][]byte, newWorker func() (eac
 		wg    sync.WaitGroup
 	)
 	feed := newFeeder(len(events), pipelineChunk, 0)
-	clk := startClock()
+	clk := startClock(c.ServerPID)
 	for range c.Concurrency {
 		wg.Add(1)
 		go func() {

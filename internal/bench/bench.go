@@ -99,6 +99,12 @@ type Config struct {
 	// WriteKey is sent as the user name of Basic auth to URL.
 	WriteKey string
 
+	// ServerPID, when not 0, is the process of the Data API the run
+	// writes to (an s2segment emulator started apart, say): the report
+	// then gives the CPU time that process spent during the stage and each
+	// baseline, next to this process's own (Linux only).
+	ServerPID int
+
 	// Logf, when set, receives notes on what the run does (never secrets).
 	Logf func(format string, args ...any)
 }
@@ -133,8 +139,11 @@ type Report struct {
 
 	Seconds    float64  `json:"seconds"`
 	CPUSeconds *float64 `json:"cpu_seconds"`
-	EventsPerS float64  `json:"events_per_s"`
-	MBPerS     float64  `json:"mb_per_s"`
+	// ServerCPUSeconds is the CPU time of Config.ServerPID during the
+	// stage, or nil.
+	ServerCPUSeconds *float64 `json:"server_cpu_seconds"`
+	EventsPerS       float64  `json:"events_per_s"`
+	MBPerS           float64  `json:"mb_per_s"`
 
 	Requests     int64    `json:"requests"`
 	RequestBytes int64    `json:"request_bytes"`
@@ -179,6 +188,10 @@ type Baseline struct {
 	EventsPerS     float64 `json:"events_per_s"`
 	MBPerS         float64 `json:"mb_per_s"`
 	AllocsPerEvent float64 `json:"allocs_per_event"`
+	// CPUSeconds is this process's CPU time during the baseline, and
+	// ServerCPUSeconds that of Config.ServerPID (nil when unknown).
+	CPUSeconds       *float64 `json:"cpu_seconds"`
+	ServerCPUSeconds *float64 `json:"server_cpu_seconds"`
 	// Ratio is the stage's events/s divided by the baseline's.
 	Ratio float64 `json:"ratio"`
 }
@@ -362,6 +375,8 @@ type measured struct {
 	rss       int64
 	rssOK     bool
 	rssScoped bool
+	server    time.Duration // CPU time of the server process
+	serverOK  bool
 }
 
 // clock measures a phase: wall and CPU time, allocations, peak RSS.
@@ -371,13 +386,19 @@ type clock struct {
 	cpuOK    bool
 	mem0     memSnapshot
 	rssReset bool
+	pid      int
+	server0  time.Duration
+	serverOK bool
 }
 
-func startClock() *clock {
+func startClock(serverPID int) *clock {
 	runtime.GC()
-	c := &clock{rssReset: resetPeakRSS()}
+	c := &clock{rssReset: resetPeakRSS(), pid: serverPID}
 	c.mem0 = readMem()
 	c.cpu0, c.cpuOK = cpuTime()
+	if serverPID != 0 {
+		c.server0, c.serverOK = processCPU(serverPID)
+	}
 	c.start = time.Now()
 	return c
 }
@@ -391,7 +412,26 @@ func (c *clock) stop() measured {
 	}
 	m.rss, m.rssOK = peakRSS()
 	m.rssScoped = c.rssReset
+	if c.serverOK {
+		if t, ok := processCPU(c.pid); ok {
+			m.server, m.serverOK = t-c.server0, true
+		}
+	}
 	return m
+}
+
+// cpuSeconds returns the CPU time of this process and of the server, in
+// seconds, each nil when unknown.
+func (m measured) cpuSeconds() (own, server *float64) {
+	if m.cpuOK {
+		s := round3(m.cpu.Seconds())
+		own = &s
+	}
+	if m.serverOK {
+		s := round3(m.server.Seconds())
+		server = &s
+	}
+	return own, server
 }
 
 // report builds the Report of a stage's result.
@@ -409,10 +449,7 @@ func (c *Config) report(r *stageResult) *Report {
 	}
 	m := r.clock
 	rep.Seconds = round3(m.wall.Seconds())
-	if m.cpuOK {
-		s := round3(m.cpu.Seconds())
-		rep.CPUSeconds = &s
-	}
+	rep.CPUSeconds, rep.ServerCPUSeconds = m.cpuSeconds()
 	if secs := m.wall.Seconds(); secs > 0 {
 		rep.EventsPerS = round3(float64(r.driven) / secs)
 		rep.MBPerS = round3(float64(r.eventBytes) / 1e6 / secs)

@@ -75,7 +75,7 @@ func runPipeline(ctx context.Context, c *Config, events [][]byte) (*stageResult,
 		wg    sync.WaitGroup
 	)
 	feed := newFeeder(len(events), pipelineChunk, c.Duration)
-	clk := startClock()
+	clk := startClock(c.ServerPID)
 	for range c.Concurrency {
 		wg.Add(1)
 		go func() {
@@ -95,14 +95,14 @@ func runPipeline(ctx context.Context, c *Config, events [][]byte) (*stageResult,
 				for i := from; i < to; i++ {
 					t0 := time.Now()
 					var err error
+					// Process checks the event (the edge's one scan) and
+					// runs the action on what the check found.
 					buf, err = enc.Process(buf[:0], events[i], &p)
 					if err == nil {
-						row, err = enc.AppendRow(row[:0], &p)
-					}
-					if err == nil {
 						var full *batch.Request
-						full, err = packer.Add(row, i)
+						row, full, err = enc.Pack(packer, row, &p, i)
 						tally.add(full, pc.MaxBytes)
+						full.Release() // counted; the next request reuses its memory
 					}
 					samples = append(samples, time.Since(t0))
 					if err != nil {
@@ -112,7 +112,9 @@ func runPipeline(ctx context.Context, c *Config, events [][]byte) (*stageResult,
 				lat.addAll(samples)
 				samples = samples[:0]
 			}
-			tally.add(packer.Flush(), pc.MaxBytes)
+			last := packer.Flush()
+			tally.add(last, pc.MaxBytes)
+			last.Release()
 			mu.Lock()
 			total.merge(tally)
 			mu.Unlock()

@@ -23,6 +23,7 @@ type target struct {
 	client   *dataapi.Client
 	database string
 	desc     string
+	api      apiEndpoint // for a bare client
 	close    func()
 }
 
@@ -45,7 +46,11 @@ func openTarget(ctx context.Context, c *Config) (*target, error) {
 			scheme = dataapi.DefaultScheme
 		}
 		desc := scheme + "://" + net.JoinHostPort(dc.Host, portOr(dc.Port, scheme)) + " database " + dc.Database
-		return &target{client: client, database: dc.Database, desc: desc, close: client.CloseIdleConnections}, nil
+		ep, err := endpointOf(c, "")
+		if err != nil {
+			return nil, err
+		}
+		return &target{client: client, database: dc.Database, desc: desc, api: ep, close: client.CloseIdleConnections}, nil
 	}
 	emu, err := emulator.New(emulator.Config{})
 	if err != nil {
@@ -68,8 +73,9 @@ func openTarget(ctx context.Context, c *Config) (*target, error) {
 		_ = emu.Close()
 		return nil, fmt.Errorf("configuring the Data API client: %w", err)
 	}
+	ep, _ := endpointOf(c, addr.String()) // no TLS to configure
 	return &target{
-		client: client, database: emulator.DefaultDatabase,
+		client: client, database: emulator.DefaultDatabase, api: ep,
 		desc: "embedded emulator at http://" + addr.String() + " (" + emu.Engine() + ")",
 		close: func() {
 			client.CloseIdleConnections()
@@ -204,7 +210,7 @@ func runReplay(ctx context.Context, c *Config, events [][]byte, table string) (*
 	)
 	before := tg.client.Stats()
 	feed := newFeeder(len(events), c.BatchSize, c.Duration)
-	clk := startClock()
+	clk := startClock(c.ServerPID)
 	for range c.Concurrency {
 		wg.Add(1)
 		go func() {

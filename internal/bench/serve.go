@@ -132,7 +132,7 @@ func runServe(ctx context.Context, c *Config, events [][]byte, opt serveOptions)
 		wg    sync.WaitGroup
 	)
 	feed := newFeeder(len(events), chunk, c.Duration)
-	clk := startClock()
+	clk := startClock(c.ServerPID)
 	for range c.Concurrency {
 		wg.Add(1)
 		go func() {

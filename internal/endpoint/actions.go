@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 )
@@ -110,7 +111,7 @@ func (s *Server) authorized(w *response, r *http.Request) bool {
 
 // readObject reads a body that must be one JSON object.
 func (s *Server) readObject(w *response, r *http.Request, route string) ([]byte, *lease) {
-	body, l := s.readBody(w, r, route, s.cfg.MaxBodyBytes, http.StatusTooManyRequests)
+	body, l := s.readBody(w, r, route, s.cfg.MaxBodyBytes, http.StatusTooManyRequests, s.actBud)
 	if body == nil {
 		return nil, nil
 	}
@@ -204,8 +205,12 @@ func (s *Server) handleSend(w *response, r *http.Request) {
 	case payload.IsArray():
 		payload.ForEach(func(_, v gjson.Result) bool {
 			items = append(items, v)
-			return true
+			return len(items) <= s.cfg.MaxRequestEvents
 		})
+		if len(items) > s.cfg.MaxRequestEvents {
+			s.bodyShapeError(w, errTooManyEvents)
+			return
+		}
 	default:
 		s.fail(w, http.StatusBadRequest, `"payload" must be an event object or an array of events`)
 		return
@@ -257,14 +262,42 @@ func (s *Server) handleSend(w *response, r *http.Request) {
 		w.Header().Set("Retry-After", retryAfterSeconds(after))
 		w.reason = "some events failed and can be retried"
 	}
-	writeJSON(w, status, appendMultiStatus(nil, results))
+	writeJSON(w, status, s.multiStatus(results))
+}
+
+// clippedMessage is how much of an error message each node keeps when the
+// answer would pass its bound otherwise.
+const clippedMessage = 120
+
+// maxNodeBytes bounds a node with a clipped message: its status, error type
+// (Segment's are short), message and reporter, JSON-escaped.
+const maxNodeBytes = 6*clippedMessage + 200
+
+// multiStatus returns the multistatus answer of results. It is at most
+// MaxBodyBytes long when the nodes fit in it: past that they go without
+// "sent" and "body" (which are optional), and if they still do not fit,
+// with their error messages clipped to clippedMessage bytes, so the answer
+// stays under MaxRequestEvents × maxNodeBytes whatever the payload. Each
+// node keeps its status, error type and reporter.
+func (s *Server) multiStatus(results []Result) []byte {
+	out := appendMultiStatus(nil, results, true, 0)
+	if int64(len(out)) <= s.cfg.MaxBodyBytes {
+		return out
+	}
+	out = appendMultiStatus(out[:0], results, false, 0)
+	if int64(len(out)) <= s.cfg.MaxBodyBytes {
+		return out
+	}
+	return appendMultiStatus(out[:0], results, false, clippedMessage)
 }
 
 // appendMultiStatus appends {"multistatus":[…]} with Segment's node shapes:
 // success {status, sent?, body?}; error {status, errortype, errormessage,
 // sent?, body?, errorreporter}, the reporter being DESTINATION when the node
-// carries what was sent or received, else INTEGRATIONS.
-func appendMultiStatus(dst []byte, results []Result) []byte {
+// carries what was sent or received, else INTEGRATIONS. Without withSent
+// the nodes leave out sent and body; a positive clip cuts error messages to
+// that many bytes (on a rune boundary, marked with "…").
+func appendMultiStatus(dst []byte, results []Result, withSent bool, clip int) []byte {
 	dst = append(dst, `{"multistatus":[`...)
 	for i, r := range results {
 		if i > 0 {
@@ -280,18 +313,18 @@ func appendMultiStatus(dst []byte, results []Result) []byte {
 			dst = append(dst, `,"errortype":`...)
 			dst = appendJSONString(dst, et)
 			dst = append(dst, `,"errormessage":`...)
-			dst = appendJSONString(dst, r.Message)
+			dst = appendJSONString(dst, clipMessage(r.Message, clip))
 		}
-		if r.Sent != nil {
-			dst = append(dst, `,"sent":`...)
-			dst = appendRaw(dst, r.Sent)
+		sent := withSent && reportable(r.Sent)
+		body := withSent && reportable(r.Body)
+		if sent {
+			dst = append(append(dst, `,"sent":`...), r.Sent...)
 		}
-		if r.Body != nil {
-			dst = append(dst, `,"body":`...)
-			dst = appendRaw(dst, r.Body)
+		if body {
+			dst = append(append(dst, `,"body":`...), r.Body...)
 		}
 		if !r.OK() {
-			if r.Sent != nil || r.Body != nil {
+			if sent || body {
 				dst = append(dst, `,"errorreporter":"DESTINATION"`...)
 			} else {
 				dst = append(dst, `,"errorreporter":"INTEGRATIONS"`...)
@@ -302,10 +335,21 @@ func appendMultiStatus(dst []byte, results []Result) []byte {
 	return append(dst, "]}"...)
 }
 
-// appendRaw appends raw when it is JSON, or raw as a JSON string otherwise.
-func appendRaw(dst, raw []byte) []byte {
-	if gjson.ValidBytes(raw) {
-		return append(dst, raw...)
+// clipMessage cuts msg to n bytes on a rune boundary, marking the cut; n <= 0
+// keeps it whole.
+func clipMessage(msg string, n int) string {
+	if n <= 0 || len(msg) <= n {
+		return msg
 	}
-	return appendJSONString(dst, string(raw))
+	for n > 0 && !utf8.RuneStart(msg[n]) {
+		n--
+	}
+	return msg[:n] + "…"
+}
+
+// reportable reports whether a node's sent or body value is one JSON value,
+// the only kind a node carries: anything else (such as the raw bytes of an
+// answer that was not the Data API's) is left out, never echoed.
+func reportable(raw []byte) bool {
+	return raw != nil && gjson.ValidBytes(raw)
 }

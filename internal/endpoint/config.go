@@ -19,6 +19,22 @@ const (
 	DefaultMaxBodyBytes = 4 << 20
 	// DefaultMaxInFlightBytes bounds the request bytes held in memory at once.
 	DefaultMaxInFlightBytes = 64 << 20
+	// DefaultMaxUnauthenticatedBytes bounds the bytes held at once by
+	// requests whose credentials are in their bodies and not yet checked
+	// (signed webhooks, a write key in the body).
+	DefaultMaxUnauthenticatedBytes = 16 << 20
+	// DefaultMaxRequestEvents bounds the elements of one batch, webhook
+	// array or /send payload.
+	DefaultMaxRequestEvents = 10000
+	// DefaultMaxExpandedBatchBytes bounds the bytes a /v1/batch or
+	// /v1/import body may expand to once its top-level context and
+	// integrations are merged into each event.
+	DefaultMaxExpandedBatchBytes = 16 << 20
+	// DefaultMaxHeaderBytes bounds a request's header block: the routes need
+	// a few hundred bytes (Authorization, X-Signature, Content-Type).
+	DefaultMaxHeaderBytes = 16 << 10
+	// DefaultMaxConnections bounds the connections Serve keeps open at once.
+	DefaultMaxConnections = 1024
 	// DefaultRetryAfter is the Retry-After sent with 429 and 5xx answers.
 	DefaultRetryAfter = time.Second
 	// DefaultSinkTimeout bounds one Sink.Write call.
@@ -70,6 +86,17 @@ type Config struct {
 	// MaxActionSinks bounds the per-settings sinks /send keeps, least
 	// recently used first out (DefaultMaxActionSinks).
 	MaxActionSinks int
+	// MaxActionsInFlightBytes is the share of MaxInFlightBytes that
+	// /authenticate and /send may hold at once (0: as for a source, see
+	// Source.MaxInFlightBytes).
+	MaxActionsInFlightBytes int64
+
+	// AdminToken, when set, lets a request to the public handler's
+	// GET /readyz see why the server is not ready, by sending
+	// "Authorization: Bearer TOKEN". Without it /readyz only says
+	// {"ok":true} or {"ok":false}: the reasons name internal addresses.
+	// AdminHandler always shows them; serve it on an address of its own.
+	AdminToken string
 
 	// Ready reports whether the server can write, e.g. by pinging the Data
 	// API; GET /readyz answers 503 when it returns an error. Nil means ready.
@@ -91,6 +118,26 @@ type Config struct {
 	// 429 or 503 and Retry-After (DefaultMaxInFlightBytes). It must be at
 	// least the largest body limit.
 	MaxInFlightBytes int64
+	// MaxUnauthenticatedBytes bounds the bytes held at once by requests not
+	// yet authenticated: webhooks until their signature is verified, and
+	// Tracking API requests whose write key is in the body until it is
+	// read (DefaultMaxUnauthenticatedBytes). These bytes are counted as
+	// they arrive, so a slow sender holds only what it has sent; past the
+	// bound such requests get 429 (503 for webhooks) and Retry-After. It is
+	// part of MaxInFlightBytes, and must be at least the largest body limit.
+	MaxUnauthenticatedBytes int64
+	// MaxRequestEvents bounds the elements of one /v1/batch or /v1/import
+	// batch, webhook array or /send payload; a request with more is refused
+	// with 413 (DefaultMaxRequestEvents).
+	MaxRequestEvents int
+	// MaxExpandedBatchBytes bounds what one /v1/batch or /v1/import body
+	// may expand to once its top-level context and integrations are merged
+	// into each event (DefaultMaxExpandedBatchBytes): a body that would
+	// pass it is refused with 413 before any event is copied. A negative
+	// value means no bound. Accepted batches are merged and written in
+	// groups of at most Group.MaxBytes, one after the other, so a request
+	// never holds more than one group's merged copies at a time.
+	MaxExpandedBatchBytes int64
 	// RetryAfter is sent as Retry-After with every retryable answer
 	// (DefaultRetryAfter), unless the Sink asked for longer.
 	RetryAfter time.Duration
@@ -110,6 +157,13 @@ type Config struct {
 	// ShutdownTimeout bounds the graceful shutdown Serve performs when its
 	// context is done (DefaultShutdownTimeout).
 	ShutdownTimeout time.Duration
+	// MaxHeaderBytes bounds the header block of a request read by Serve
+	// (DefaultMaxHeaderBytes); a larger one is answered 431.
+	MaxHeaderBytes int
+	// MaxConnections bounds the connections Serve has open at once
+	// (DefaultMaxConnections); further connections wait to be accepted. A
+	// negative value means no bound.
+	MaxConnections int
 
 	// TLSCertFile and TLSKeyFile, when both set, make Serve speak HTTPS with
 	// that PEM certificate chain and key.
@@ -151,8 +205,27 @@ type Source struct {
 	WriteKey string
 	// WebhookSecret is the shared secret of signed webhooks (X-Signature).
 	// Empty means the source takes no webhooks: unsigned webhooks are never
-	// accepted.
+	// accepted. The signature covers the whole raw body (see Sign and
+	// SignTimestamp).
 	WebhookSecret string
+	// WebhookTolerance, when positive, turns on replay protection: every
+	// webhook must carry X-Signature-Timestamp (Unix seconds), covered by
+	// the signature, no further than this from the server's clock. Zero
+	// accepts a signed body however old it is.
+	WebhookTolerance time.Duration
+	// WebhookFirstElementSignature also accepts an array whose signature
+	// covers only its first element, byte for byte as sent, which is how
+	// some senders sign arrays. The other elements are then NOT
+	// authenticated: anyone who has seen one signed array can append events
+	// of their own to it and have them written. Leave it off unless a sender
+	// signs that way; it cannot be combined with WebhookTolerance.
+	WebhookFirstElementSignature bool
+	// MaxInFlightBytes is the share of Config.MaxInFlightBytes this
+	// source's requests may hold at once once authenticated, so that one
+	// busy or hostile source cannot starve the others. Zero means
+	// Config.MaxInFlightBytes divided by the number of sources (the Actions
+	// routes counting as one), and never less than the largest body limit.
+	MaxInFlightBytes int64
 	// Sink writes the source's events. Sources may share a Sink; they then
 	// share its groups.
 	Sink Sink
@@ -174,10 +247,11 @@ func (e *ConfigError) Error() string {
 // settings is a Config with its defaults filled in.
 type settings struct {
 	Config
-	linger     time.Duration
-	maxEvents  int
-	maxBytes   int64
-	maxWriters int
+	sourceShare int64 // the default Source.MaxInFlightBytes
+	linger      time.Duration
+	maxEvents   int
+	maxBytes    int64
+	maxWriters  int
 }
 
 func durationOr(d, def time.Duration) time.Duration {
@@ -254,6 +328,64 @@ func validate(cfg Config) (*settings, error) {
 	}
 	if s.MaxInFlightBytes < max(s.MaxBatchBytes, s.MaxBodyBytes) {
 		return nil, &ConfigError{Field: "MaxInFlightBytes", Reason: fmt.Sprintf("%d is less than the largest body limit (%d), so such bodies could never be admitted", s.MaxInFlightBytes, max(s.MaxBatchBytes, s.MaxBodyBytes))}
+	}
+	if s.MaxUnauthenticatedBytes == 0 {
+		s.MaxUnauthenticatedBytes = min(DefaultMaxUnauthenticatedBytes, s.MaxInFlightBytes)
+	}
+	if s.MaxUnauthenticatedBytes < 0 {
+		return nil, &ConfigError{Field: "MaxUnauthenticatedBytes", Reason: fmt.Sprintf("must be positive, got %d", s.MaxUnauthenticatedBytes)}
+	}
+	largest := max(s.MaxBatchBytes, s.MaxBodyBytes)
+	if s.MaxUnauthenticatedBytes < largest || s.MaxUnauthenticatedBytes > s.MaxInFlightBytes {
+		return nil, &ConfigError{Field: "MaxUnauthenticatedBytes", Reason: fmt.Sprintf("%d is not between the largest body limit (%d) and MaxInFlightBytes (%d)", s.MaxUnauthenticatedBytes, largest, s.MaxInFlightBytes)}
+	}
+	if s.MaxRequestEvents == 0 {
+		s.MaxRequestEvents = DefaultMaxRequestEvents
+	}
+	if s.MaxRequestEvents < 0 {
+		return nil, &ConfigError{Field: "MaxRequestEvents", Reason: fmt.Sprintf("must be positive, got %d", s.MaxRequestEvents)}
+	}
+	if s.MaxExpandedBatchBytes == 0 {
+		s.MaxExpandedBatchBytes = DefaultMaxExpandedBatchBytes
+	}
+	if s.MaxHeaderBytes == 0 {
+		s.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if s.MaxHeaderBytes < 0 {
+		return nil, &ConfigError{Field: "MaxHeaderBytes", Reason: fmt.Sprintf("must be positive, got %d", s.MaxHeaderBytes)}
+	}
+	if s.MaxConnections == 0 {
+		s.MaxConnections = DefaultMaxConnections
+	}
+	shares := int64(len(s.Sources))
+	if s.Actions != nil {
+		shares++
+	}
+	s.sourceShare = max(largest, s.MaxInFlightBytes/max(1, shares))
+	for i := range s.Sources {
+		src := &s.Sources[i]
+		field := fmt.Sprintf("Sources[%d]", i)
+		if src.MaxInFlightBytes == 0 {
+			src.MaxInFlightBytes = s.sourceShare
+		}
+		if src.MaxInFlightBytes < largest || src.MaxInFlightBytes > s.MaxInFlightBytes {
+			return nil, &ConfigError{Field: field + ".MaxInFlightBytes", Reason: fmt.Sprintf("%d is not between the largest body limit (%d) and MaxInFlightBytes (%d)", src.MaxInFlightBytes, largest, s.MaxInFlightBytes)}
+		}
+		if src.WebhookTolerance < 0 {
+			return nil, &ConfigError{Field: field + ".WebhookTolerance", Reason: "must not be negative"}
+		}
+		if src.WebhookTolerance > 0 && src.WebhookFirstElementSignature {
+			return nil, &ConfigError{Field: field + ".WebhookFirstElementSignature", Reason: "a first-element signature carries no timestamp, so it cannot be combined with WebhookTolerance"}
+		}
+		if (src.WebhookTolerance > 0 || src.WebhookFirstElementSignature) && src.WebhookSecret == "" {
+			return nil, &ConfigError{Field: field + ".WebhookSecret", Reason: "missing: WebhookTolerance and WebhookFirstElementSignature apply to signed webhooks"}
+		}
+	}
+	if s.MaxActionsInFlightBytes == 0 {
+		s.MaxActionsInFlightBytes = s.sourceShare
+	}
+	if s.MaxActionsInFlightBytes < largest || s.MaxActionsInFlightBytes > s.MaxInFlightBytes {
+		return nil, &ConfigError{Field: "MaxActionsInFlightBytes", Reason: fmt.Sprintf("%d is not between the largest body limit (%d) and MaxInFlightBytes (%d)", s.MaxActionsInFlightBytes, largest, s.MaxInFlightBytes)}
 	}
 	if s.RetryAfter < 0 {
 		return nil, &ConfigError{Field: "RetryAfter", Reason: "must not be negative"}

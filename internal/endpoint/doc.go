@@ -1,4 +1,4 @@
-// Package server is the HTTP layer of "s2segment serve": it accepts Segment's
+// Package endpoint is the HTTP layer of "s2segment serve": it accepts Segment's
 // delivery formats, hands the events to a Sink, and answers each request only
 // once every one of its events has a result. The Sink (settings, mapping,
 // subscription, the database) is the caller's; this package does no mapping
@@ -23,14 +23,29 @@
 // (the messageId is "api-" and a digest of the event as sent, so that a resend
 // after a lost answer is the same event; see newMessageID), and a batch's top-level context and integrations are merged into
 // each event (the event's own keys win). Every batch event needs a "type".
+// The merge is lazy: events are merged as they are handed to the Sink, a
+// group (GroupConfig.MaxBytes, or the body's size when larger) at a time, so
+// a request holds at most one group's merged copies; a batch that would
+// expand past MaxExpandedBatchBytes is refused with 413 before anything is
+// copied.
 //
-// Webhooks are verified before anything is written: X-Signature is the hex
-// HMAC-SHA1, under the source's shared secret, of the raw body for one event,
-// or of the raw bytes of the first element as sent for an array, which is
-// what Segment signs (see Sign). It is compared in constant time. As with
-// Segment's own scheme, the other elements of an array are not covered by the
-// signature; a source that must not accept them can require single events
-// from its sender. Unsigned webhooks are never accepted.
+// # Webhook signatures
+//
+// Webhooks are verified before anything in them is parsed or written, over
+// the raw body as received:
+//
+//	X-Signature: hex(HMAC-SHA1(secret, body))                       without a timestamp (Sign)
+//	X-Signature: hex(HMAC-SHA1(secret, T + "." + body))             with X-Signature-Timestamp: T (SignTimestamp)
+//
+// T is the signing time in decimal Unix seconds. The hex may be in either
+// case and is compared in constant time. The whole body is covered, so an
+// element cannot be added to, removed from or changed in a signed array.
+// With Source.WebhookTolerance set, X-Signature-Timestamp is required and
+// must be within the tolerance of the server's clock, so a captured request
+// cannot be replayed later. Source.WebhookFirstElementSignature also accepts
+// an array signed over its first element only, byte for byte as sent, as
+// some senders sign arrays; the other elements are then not authenticated,
+// which is why it is off by default. Unsigned webhooks are never accepted.
 //
 // # Acknowledgement and status codes
 //
@@ -67,13 +82,19 @@
 //     the byte offset of the first invalid byte in the body ("invalid UTF-8
 //     at byte offset N"). An element of a batch, array or payload that is not
 //     an object, is over MaxEventBytes or is not valid UTF-8 fails alone (400
-//     or 413 result) and its neighbours are still written.
+//     or 413 result) and its neighbours are still written. A batch, webhook
+//     array or /send payload of more than MaxRequestEvents elements is a 413.
 //   - 429 (Tracking API, /send) or 503 (webhooks) with Retry-After when the
-//     bytes of the requests in flight would pass MaxInFlightBytes: the server
-//     turns work away rather than queue it. A request is counted from before
-//     its body is read (at its Content-Length, or at its route's limit until
-//     read when it has none, or when gzipped) until its answer is sent and its
-//     events are written.
+//     bytes of the requests in flight would pass a budget: the server turns
+//     work away rather than queue it. A request's bytes are counted as they
+//     arrive (a request authenticated by its header reserves its
+//     Content-Length at once), until its answer is sent and its events are
+//     written. Until a request is authenticated (a webhook before its
+//     signature is checked, a write key in the body before it is read) its
+//     bytes come from MaxUnauthenticatedBytes; then they move to its source's
+//     Source.MaxInFlightBytes (the Actions routes have
+//     MaxActionsInFlightBytes). All of them are part of MaxInFlightBytes, so
+//     strangers, and any one source, can fill only their own share.
 //   - 503 with Retry-After for requests that arrive during Shutdown.
 //
 // # Group commit
@@ -91,10 +112,20 @@
 // # Operations
 //
 // GET /healthz answers 200 while the process runs; GET /readyz calls
-// Config.Ready and answers 503 when it fails or once shutdown has begun;
-// GET /metrics serves the server's own Prometheus registry (events by route
+// Config.Ready and answers 503 when it fails or once shutdown has begun,
+// with the reason only for a request bearing Config.AdminToken, or on
+// AdminHandler (the same three routes, for an operators' address): the
+// reasons name internal addresses. GET /metrics serves the server's own Prometheus registry (events by route
 // and result, request latency, group rows and bytes, Sink write latency,
 // in-flight bytes, pending events, overload rejects, Go and process metrics).
+// Serve bounds each connection's header block (MaxHeaderBytes, 431 past
+// it), the time to read headers and body (ReadHeaderTimeout, ReadTimeout),
+// and the connections open at once (MaxConnections).
+//
+// /send answers are bounded too: when the multistatus would pass
+// MaxBodyBytes its nodes go without "sent" and "body", and then with their
+// error messages clipped, so it stays under a few hundred bytes per event.
+//
 // Each request is logged as one structured record (route, status, duration,
 // source name, event count, reason). Authorization headers, write keys,
 // signatures, tokens and request bodies are never logged.

@@ -6,7 +6,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/s2segment/s2segment/internal/endpoint"
 	"github.com/tidwall/gjson"
@@ -47,14 +49,18 @@ func ExampleNew() {
 	// 200 {"success":true}
 }
 
-// Sign computes the X-Signature of a webhook; for an array of events Segment
-// signs only the first element, byte for byte as sent.
+// Sign computes the X-Signature of a webhook: the HMAC of the whole raw
+// body, so that no element of an array can be added or changed.
+// SignTimestamp covers an X-Signature-Timestamp as well, for receivers that
+// refuse old requests.
 func ExampleSign() {
-	body := `[{"type":"track","event":"A"},{"type":"track","event":"B"}]`
-	first := gjson.Get(body, "0").Raw
-	fmt.Println(first)
-	fmt.Println(endpoint.Sign([]byte("shared-secret"), []byte(first)) == endpoint.Sign([]byte("shared-secret"), []byte(body)))
+	body := []byte(`[{"type":"track","event":"A"},{"type":"track","event":"B"}]`)
+	fmt.Println(endpoint.Sign([]byte("shared-secret"), body))
+	ts := strconv.FormatInt(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC).Unix(), 10)
+	fmt.Println(endpoint.TimestampHeader+":", ts)
+	fmt.Println(endpoint.SignatureHeader+":", endpoint.SignTimestamp([]byte("shared-secret"), ts, body))
 	// Output:
-	// {"type":"track","event":"A"}
-	// false
+	// 8953f18343dafca4db645b9d392ecdbabe421774
+	// X-Signature-Timestamp: 1772366400
+	// X-Signature: e2645bd7f7e24d3ec537cf8556d8fab8bfd96d9f
 }

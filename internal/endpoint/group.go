@@ -6,58 +6,8 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
-	"sync/atomic"
 	"time"
 )
-
-// budget bounds the request bytes held in memory. A request takes a lease
-// before reading its body; the lease is given back once the request has
-// answered and the events it handed to a group are written.
-type budget struct {
-	limit int64
-	used  atomic.Int64
-	gauge func(float64)
-}
-
-// acquire takes n bytes, or reports false when that would pass the limit.
-func (b *budget) acquire(n int64) (*lease, bool) {
-	for {
-		used := b.used.Load()
-		if used+n > b.limit {
-			return nil, false
-		}
-		if b.used.CompareAndSwap(used, used+n) {
-			b.gauge(float64(used + n))
-			l := &lease{b: b}
-			l.n.Store(n)
-			l.refs.Store(1)
-			return l, true
-		}
-	}
-}
-
-// lease is a share of the budget with a reference count: the handler holds
-// one reference and each group holding its events another.
-type lease struct {
-	b    *budget
-	n    atomic.Int64
-	refs atomic.Int32
-}
-
-// resize sets the leased amount to n bytes, e.g. to the size of the body once
-// it is read; growing is never refused, the request is admitted already.
-func (l *lease) resize(n int64) {
-	d := n - l.n.Swap(n)
-	l.b.gauge(float64(l.b.used.Add(d)))
-}
-
-func (l *lease) retain() { l.refs.Add(1) }
-
-func (l *lease) release() {
-	if l.refs.Add(-1) == 0 {
-		l.b.gauge(float64(l.b.used.Add(-l.n.Swap(0))))
-	}
-}
 
 // tracker counts the work in progress (requests being handled and writes
 // running) so that Shutdown can wait for it, and refuses new work once closed.

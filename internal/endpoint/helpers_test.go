@@ -21,11 +21,12 @@ import (
 
 // Secrets used by the tests; TestNoSecretsInLogs checks none reaches a log.
 const (
-	testWriteKey = "wk_SECRET_write_key_7f3a"
-	otherKey     = "wk_SECRET_other_key_91bc"
-	testSecret   = "whsec_SECRET_shared_55d1"
-	testToken    = "tok_SECRET_actions_c0de"
-	testPassword = "pw_SECRET_database_e4f2"
+	testWriteKey   = "wk_SECRET_write_key_7f3a"
+	otherKey       = "wk_SECRET_other_key_91bc"
+	testSecret     = "whsec_SECRET_shared_55d1"
+	testToken      = "tok_SECRET_actions_c0de"
+	testPassword   = "pw_SECRET_database_e4f2"
+	testAdminToken = "adm_SECRET_admin_token_77aa"
 )
 
 // memSink is an in-memory Sink with deterministic outcomes, chosen by the

@@ -4,6 +4,7 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
+	"crypto/subtle"
 	"crypto/tls"
 	"encoding/hex"
 	"errors"
@@ -14,11 +15,13 @@ import (
 	"net/http"
 	"reflect"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/net/netutil"
 
 	"github.com/s2segment/s2segment/destination"
 )
@@ -35,10 +38,13 @@ type Server struct {
 	cfg     *settings
 	log     *slog.Logger
 	metrics *metrics
-	budget  *budget
+	budget  *budget // MaxInFlightBytes: the parent of every other budget
+	unauth  *budget // requests not authenticated yet
+	actBud  *budget // /authenticate and /send
 	work    *tracker
 	base    context.Context // parent of every Sink.Write context; never cancelled
 	handler http.Handler
+	admin   http.Handler
 
 	sources map[string]*source   // by name
 	byKey   map[[32]byte]*source // by sha256 of the write key
@@ -61,6 +67,7 @@ type source struct {
 	Source
 	secret []byte
 	c      *committer
+	budget *budget // the source's share of the in-flight budget
 }
 
 // New checks cfg and returns a Server ready to serve. The error is a
@@ -84,9 +91,11 @@ func New(cfg Config) (*Server, error) {
 		newID:      newMessageID,
 	}
 	s.budget = &budget{limit: st.MaxInFlightBytes, gauge: s.metrics.inflight.Set}
+	s.unauth = &budget{limit: st.MaxUnauthenticatedBytes, parent: s.budget}
+	s.actBud = &budget{limit: st.MaxActionsInFlightBytes, parent: s.budget}
 	shared := make(map[Sink]*committer)
 	for _, src := range st.Sources {
-		sc := &source{Source: src}
+		sc := &source{Source: src, budget: &budget{limit: src.MaxInFlightBytes, parent: s.budget}}
 		if src.WebhookSecret != "" {
 			sc.secret = []byte(src.WebhookSecret)
 		}
@@ -113,7 +122,8 @@ func New(cfg Config) (*Server, error) {
 	if st.Actions != nil {
 		s.actions = newSinkCache(st.MaxActionSinks, st.Actions, s)
 	}
-	s.handler = s.routes()
+	s.handler = s.routes(false)
+	s.admin = s.routes(true)
 	return s, nil
 }
 
@@ -138,12 +148,29 @@ func (s *Server) forget(c *committer) {
 // begun are answered 503 with Retry-After.
 func (s *Server) Handler() http.Handler { return s.handler }
 
+// AdminHandler returns the operator's routes, GET /healthz, /readyz and
+// /metrics, for an address of their own that only operators reach: its
+// /readyz says why the server is not ready (which may name internal
+// addresses), where Handler's says so only to a request bearing
+// Config.AdminToken.
+func (s *Server) AdminHandler() http.Handler { return s.admin }
+
 // Registry returns the Prometheus registry of the server's metrics, the one
 // GET /metrics serves.
 func (s *Server) Registry() *prometheus.Registry { return s.metrics.reg }
 
-func (s *Server) routes() http.Handler {
+func (s *Server) routes(admin bool) http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("GET /healthz", s.wrap("healthz", false, func(w *response, _ *http.Request) {
+		writeJSON(w, http.StatusOK, []byte(`{"ok":true}`))
+	}))
+	mux.Handle("GET /readyz", s.wrap("readyz", false, func(w *response, r *http.Request) {
+		s.handleReady(w, r, admin || s.adminRequest(r))
+	}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{Registry: s.metrics.reg}))
+	if admin {
+		return mux
+	}
 	for _, typ := range []string{"track", "identify", "page", "screen", "group", "alias"} {
 		mux.Handle("POST /v1/"+typ, s.wrap(typ, true, s.handleEvent(typ)))
 	}
@@ -156,11 +183,6 @@ func (s *Server) routes() http.Handler {
 		mux.Handle("POST /authenticate", s.wrap("authenticate", true, s.handleAuthenticate))
 		mux.Handle("POST /send", s.wrap("send", true, s.handleSend))
 	}
-	mux.Handle("GET /healthz", s.wrap("healthz", false, func(w *response, _ *http.Request) {
-		writeJSON(w, http.StatusOK, []byte(`{"ok":true}`))
-	}))
-	mux.Handle("GET /readyz", s.wrap("readyz", false, s.handleReady))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{Registry: s.metrics.reg}))
 	return mux
 }
 
@@ -240,29 +262,59 @@ func (s *Server) wrap(route string, tracked bool, h func(*response, *http.Reques
 	})
 }
 
-func (s *Server) handleReady(w *response, r *http.Request) {
+// adminRequest reports whether r bears the admin token.
+func (s *Server) adminRequest(r *http.Request) bool {
+	if s.cfg.AdminToken == "" {
+		return false
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(s.cfg.AdminToken))
+	return ok && subtle.ConstantTimeCompare(a[:], b[:]) == 1
+}
+
+// handleReady serves GET /readyz; the reason for a 503 is in the answer
+// only when details is set (the admin address, or the admin token).
+func (s *Server) handleReady(w *response, r *http.Request, details bool) {
+	unready := func(reason string) {
+		w.reason = "not ready"
+		if !details {
+			writeJSON(w, http.StatusServiceUnavailable, []byte(`{"ok":false}`))
+			return
+		}
+		writeJSON(w, http.StatusServiceUnavailable, obj2("ok", []byte("false"), "error", quote(reason)))
+	}
 	if s.work.isClosed() {
+		unready("shutting down")
 		w.reason = "shutting down"
-		writeJSON(w, http.StatusServiceUnavailable, []byte(`{"ok":false,"error":"shutting down"}`))
 		return
 	}
 	if s.cfg.Ready != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.SinkTimeout)
 		defer cancel()
 		if err := s.cfg.Ready(ctx); err != nil {
-			w.reason = "not ready"
-			writeJSON(w, http.StatusServiceUnavailable, obj2("ok", []byte("false"), "error", quote(err.Error())))
+			unready(err.Error())
 			return
 		}
 	}
 	writeJSON(w, http.StatusOK, []byte(`{"ok":true}`))
 }
 
+// unauthChunk is the first buffer of a body read before its request is
+// authenticated: the buffer then grows only as bytes arrive.
+const unauthChunk = 16 << 10
+
+// errOverloaded is a body read that would pass its budget.
+var errOverloaded = errors.New("in-flight budget exhausted")
+
+// errTooManyEvents is a request with more elements than MaxRequestEvents.
+var errTooManyEvents = errors.New("too many events")
+
 // readBody reads the request body, at most limit bytes (after gzip
-// decoding), under a lease of the in-flight budget. When it cannot, it answers
-// the request (413, 415, 400, or overload with Retry-After) and returns nil.
-// The caller releases the lease.
-func (s *Server) readBody(w *response, r *http.Request, route string, limit int64, overload int) ([]byte, *lease) {
+// decoding), counting the bytes held in b as they arrive: b is the budget of
+// the request's source once authenticated, or s.unauth before. When it
+// cannot, it answers the request (413, 415, 400, or overload with
+// Retry-After) and returns nil. The caller releases the lease.
+func (s *Server) readBody(w *response, r *http.Request, route string, limit int64, overload int, b *budget) ([]byte, *lease) {
 	if r.ContentLength > limit {
 		s.fail(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is %d bytes; the limit is %d", r.ContentLength, limit))
 		return nil, nil
@@ -276,15 +328,19 @@ func (s *Server) readBody(w *response, r *http.Request, route string, limit int6
 		s.fail(w, http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Encoding %q is not supported; send identity or gzip", enc))
 		return nil, nil
 	}
-	want := limit
+	// The first buffer: the whole declared body once authenticated, else
+	// a small chunk, so that a slow sender holds only what it sent.
+	first := int64(512)
 	if r.ContentLength >= 0 && !gz {
-		want = r.ContentLength
+		first = r.ContentLength + 1 // +1 so a body of exactly that size reads EOF without growing
 	}
-	l, ok := s.budget.acquire(want)
+	if b == s.unauth {
+		first = min(first, unauthChunk)
+	}
+	first = min(first, limit+1)
+	l, ok := b.acquire(first)
 	if !ok {
-		s.metrics.overload.WithLabelValues(route).Inc()
-		w.reason = "overloaded"
-		s.retryLater(w, overload, s.cfg.RetryAfter, "the server is at its in-flight limit; retry the request later")
+		s.overloaded(w, route, overload)
 		return nil, nil
 	}
 	var rd io.Reader = http.MaxBytesReader(w.ResponseWriter, r.Body, limit)
@@ -297,18 +353,46 @@ func (s *Server) readBody(w *response, r *http.Request, route string, limit int6
 		}
 		rd = &capReader{r: zr, n: limit}
 	}
-	hint := int64(512)
-	if r.ContentLength > 0 && !gz {
-		hint = r.ContentLength
-	}
-	body, err := readAll(rd, hint)
+	body, err := readAll(rd, l, first, limit+1)
 	if err != nil {
 		l.release()
+		if errors.Is(err, errOverloaded) {
+			s.overloaded(w, route, overload)
+			return nil, nil
+		}
 		s.bodyError(w, limit, fmt.Errorf("reading body: %w", err))
 		return nil, nil
 	}
 	l.resize(int64(len(body)))
 	return body, l
+}
+
+// overloaded answers a request turned away at an in-flight budget.
+func (s *Server) overloaded(w *response, route string, status int) {
+	s.metrics.overload.WithLabelValues(route).Inc()
+	w.reason = "overloaded"
+	s.retryLater(w, status, s.cfg.RetryAfter, "the server is at its in-flight limit; retry the request later")
+}
+
+// admit moves the lease of a request that has just been authenticated from
+// the unauthenticated budget to its source's, answering with overload when
+// the source is at its share.
+func (s *Server) admit(w *response, l *lease, b *budget, route string, overload int) bool {
+	if l.moveTo(b) {
+		return true
+	}
+	s.overloaded(w, route, overload)
+	return false
+}
+
+// bodyShapeError answers a body refused by a splitter: too many elements
+// (413) or not the shape expected (400).
+func (s *Server) bodyShapeError(w *response, err error) {
+	if errors.Is(err, errTooManyEvents) {
+		s.fail(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request has more than %d events; send them in several requests", s.cfg.MaxRequestEvents))
+		return
+	}
+	s.fail(w, http.StatusBadRequest, err.Error())
 }
 
 func (s *Server) bodyError(w *response, limit int64, err error) {
@@ -337,9 +421,11 @@ func (c *capReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// readAll is io.ReadAll with an initial capacity.
-func readAll(r io.Reader, hint int64) ([]byte, error) {
-	b := make([]byte, 0, hint+1) // +1 so a body of exactly hint bytes reads EOF without growing
+// readAll is io.ReadAll with a first capacity of first bytes, already
+// leased under l, growing l before each larger buffer (up to most bytes); it
+// fails with errOverloaded when l cannot grow.
+func readAll(r io.Reader, l *lease, first, most int64) ([]byte, error) {
+	b := make([]byte, 0, first)
 	for {
 		n, err := r.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
@@ -350,7 +436,16 @@ func readAll(r io.Reader, hint int64) ([]byte, error) {
 			return b, err
 		}
 		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
+			size := min(max(2*int64(cap(b)), 512), most)
+			if size <= int64(cap(b)) {
+				size = int64(cap(b)) + 512 // past most: the reader fails on its own
+			}
+			if !l.grow(size - int64(cap(b))) {
+				return b, errOverloaded
+			}
+			nb := make([]byte, len(b), size)
+			copy(nb, b)
+			b = nb
 		}
 	}
 }
@@ -513,8 +608,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		s.mu.Unlock()
 		return ErrServing
 	}
+	if s.cfg.MaxConnections > 0 {
+		ln = netutil.LimitListener(ln, s.cfg.MaxConnections)
+	}
 	srv := &http.Server{
 		Handler:           s.handler,
+		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		ReadTimeout:       s.cfg.ReadTimeout,
 		WriteTimeout:      s.cfg.WriteTimeout,

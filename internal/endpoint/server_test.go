@@ -15,6 +15,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,7 +67,8 @@ func TestHealthReadyMetrics(t *testing.T) {
 	var mu sync.Mutex
 	var readyErr error
 	s, ts := start(t, Config{
-		Sources: []Source{{WriteKey: testWriteKey, Sink: newMemSink()}},
+		Sources:    []Source{{WriteKey: testWriteKey, Sink: newMemSink()}},
+		AdminToken: testAdminToken,
 		Ready: func(context.Context) error {
 			mu.Lock()
 			defer mu.Unlock()
@@ -80,7 +82,20 @@ func TestHealthReadyMetrics(t *testing.T) {
 	mu.Unlock()
 	r := do(t, ts, "GET", "/readyz", nil, nil)
 	assert.Equal(t, 503, r.status)
-	assert.JSONEq(t, `{"ok":false,"error":"pinging the Data API: connection refused"}`, r.body)
+	assert.JSONEq(t, `{"ok":false}`, r.body, "the public address does not say why")
+	r = do(t, ts, "GET", "/readyz", nil, map[string]string{"Authorization": "Bearer wrong"})
+	assert.JSONEq(t, `{"ok":false}`, r.body, "nor does a wrong admin token")
+	r = do(t, ts, "GET", "/readyz", nil, map[string]string{"Authorization": "Bearer " + testAdminToken})
+	assert.Equal(t, 503, r.status)
+	assert.JSONEq(t, `{"ok":false,"error":"pinging the Data API: connection refused"}`, r.body, "the admin token sees why")
+	admin := httptest.NewServer(s.AdminHandler())
+	defer admin.Close()
+	r = do(t, admin, "GET", "/readyz", nil, nil)
+	assert.Equal(t, 503, r.status)
+	assert.JSONEq(t, `{"ok":false,"error":"pinging the Data API: connection refused"}`, r.body, "the admin address sees why")
+	assert.Equal(t, 200, do(t, admin, "GET", "/healthz", nil, nil).status)
+	assert.Equal(t, 200, do(t, admin, "GET", "/metrics", nil, nil).status)
+	assert.Equal(t, 404, do(t, admin, "POST", "/v1/track", []byte(`{"event":"E"}`), basic(testWriteKey)).status, "the admin address takes no events")
 
 	assert.Equal(t, 200, do(t, ts, "POST", "/v1/track", []byte(`{"event":"E"}`), basic(testWriteKey)).status)
 	assert.Equal(t, http.StatusMethodNotAllowed, do(t, ts, "GET", "/v1/track", nil, nil).status)
@@ -100,7 +115,7 @@ func TestHealthReadyMetrics(t *testing.T) {
 	} {
 		assert.Contains(t, m.body, name)
 	}
-	assert.Equal(t, 1.0, metricValue(t, s.Registry(), "s2segment_server_request_duration_seconds", "route", "readyz", "code", "503"))
+	assert.Equal(t, 4.0, metricValue(t, s.Registry(), "s2segment_server_request_duration_seconds", "route", "readyz", "code", "503"))
 }
 
 func TestMisbehavingSinksNeverAcknowledge(t *testing.T) {

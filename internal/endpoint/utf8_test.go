@@ -128,7 +128,7 @@ func TestWebhookInvalidUTF8(t *testing.T) {
 
 	first := []byte(`{"type":"track","messageId":"w1"}`)
 	arr := []byte("[" + string(first) + ", " + string(bad) + ", {\"type\":\"page\",\"messageId\":\"w3\"}]")
-	r = do(t, ts, "POST", "/webhook/web", arr, sigHeader(first))
+	r = do(t, ts, "POST", "/webhook/web", arr, sigHeader(arr))
 	require.Equal(t, 200, r.status, r.body)
 	for _, id := range []string{"w1", "w3"} {
 		_, ok := sink.row(id)

@@ -27,12 +27,13 @@ func TestWebhook(t *testing.T) {
 		MaxEventBytes: 512,
 		Sources: []Source{
 			{Name: "web", WebhookSecret: testSecret, Sink: sink},
+			{Name: "first", WebhookSecret: testSecret, WebhookFirstElementSignature: true, Sink: sink},
 			{Name: "keys-only", WriteKey: testWriteKey, Sink: other},
 		},
 	})
 	one := []byte(`{"type":"track","event":"One","messageId":"w1"}`)
-	// An array as a sender may format it: the signature covers element 0's
-	// bytes exactly as they appear, whitespace inside it included.
+	// An array as a sender may format it: the signature covers the raw
+	// bytes exactly as they appear, whitespace included.
 	first := `{ "type": "track", "event": "First", "messageId": "w2" }`
 	arr := []byte("[\n  " + first + ",\n  {\"type\":\"identify\",\"messageId\":\"w3\"},\n  \"not an event\",\n  {\"type\":\"track\",\"messageId\":\"w5\",\"p\":\"" + strings.Repeat("x", 600) + "\"}\n]")
 	bigOne := []byte(`{"type":"track","messageId":"big","p":"` + strings.Repeat("x", 600) + `"}`)
@@ -47,9 +48,12 @@ func TestWebhook(t *testing.T) {
 	}{
 		{"one event", "/webhook/web", one, sigHeader(one), 200, []string{"w1"}},
 		{"upper-case hex", "/webhook/web", one, upper, 200, []string{"w1"}},
-		{"array signed over element 0", "/webhook/web", arr, sigHeader([]byte(first)), 200, []string{"w2", "w3"}},
-		{"array signed over the whole body", "/webhook/web", arr, sigHeader(arr), 401, nil},
-		{"array signed over re-serialised element 0", "/webhook/web", arr, sigHeader([]byte(`{"type":"track","event":"First","messageId":"w2"}`)), 401, nil},
+		{"array signed over the whole body", "/webhook/web", arr, sigHeader(arr), 200, []string{"w2", "w3"}},
+		{"array signed over element 0 only", "/webhook/web", arr, sigHeader([]byte(first)), 401, nil},
+		{"array signed over element 0, first-element source", "/webhook/first", arr, sigHeader([]byte(first)), 200, []string{"w2", "w3"}},
+		{"array signed over the whole body, first-element source", "/webhook/first", arr, sigHeader(arr), 200, []string{"w2", "w3"}},
+		{"array signed over re-serialised element 0, first-element source", "/webhook/first", arr, sigHeader([]byte(`{"type":"track","event":"First","messageId":"w2"}`)), 401, nil},
+		{"object, first-element source", "/webhook/first", one, sigHeader(one), 200, []string{"w1"}},
 		{"empty array", "/webhook/web", []byte(`[]`), sigHeader([]byte(`[]`)), 200, nil},
 		{"wrong secret", "/webhook/web", one, map[string]string{SignatureHeader: Sign([]byte("other"), one)}, 401, nil},
 		{"missing signature", "/webhook/web", one, nil, 401, nil},
@@ -102,26 +106,25 @@ func TestWebhookBody(t *testing.T) {
 		name   string
 		body   string
 		events []string
-		signed string
 		single bool
 		err    string
 	}{
-		{"object", `{"a":1}`, []string{`{"a":1}`}, `{"a":1}`, true, ""},
-		{"object with spaces", " {\"a\":1}\n", []string{`{"a":1}`}, " {\"a\":1}\n", true, ""},
-		{"array", `[{"a":1}, {"b":2}]`, []string{`{"a":1}`, `{"b":2}`}, `{"a":1}`, false, ""},
-		{"array with spaces", "[ \n{\"a\" : 1} ,2]", []string{`{"a" : 1}`, `2`}, `{"a" : 1}`, false, ""},
-		{"empty array", `[]`, nil, `[]`, false, ""},
-		{"number", ` 12`, nil, "", false, "expected an event object or an array of events at byte offset 1"},
-		{"blank", "  ", nil, "", false, "empty body"},
+		{"object", `{"a":1}`, []string{`{"a":1}`}, true, ""},
+		{"object with spaces", " {\"a\":1}\n", []string{`{"a":1}`}, true, ""},
+		{"array", `[{"a":1}, {"b":2}]`, []string{`{"a":1}`, `{"b":2}`}, false, ""},
+		{"array with spaces", "[ \n{\"a\" : 1} ,2]", []string{`{"a" : 1}`, `2`}, false, ""},
+		{"array at the element limit", `[1,2,3]`, []string{`1`, `2`, `3`}, false, ""},
+		{"array past the element limit", `[1,2,3,4]`, nil, false, "too many events"},
+		{"empty array", `[]`, nil, false, ""},
+		{"number", ` 12`, nil, false, "expected an event object or an array of events at byte offset 1"},
+		{"blank", "  ", nil, false, "empty body"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			body := []byte(tc.body)
-			events, signed, single, err := webhookBody(body)
+			events, single, err := webhookBody(body, 3)
 			if tc.err != "" {
 				require.Error(t, err)
-				var je *JSONError
-				require.ErrorAs(t, err, &je)
 				assert.Contains(t, err.Error(), tc.err)
 				return
 			}
@@ -131,8 +134,19 @@ func TestWebhookBody(t *testing.T) {
 				raws = append(raws, string(rawBytes(body, e)))
 			}
 			assert.Equal(t, tc.events, raws)
-			assert.Equal(t, tc.signed, string(signed))
 			assert.Equal(t, tc.single, single)
 		})
+	}
+}
+
+func TestFirstElement(t *testing.T) {
+	for body, want := range map[string]string{
+		`[{"a":1},{"b":2}]`:    `{"a":1}`,
+		" \n[ {\"a\" : 1} ,2]": `{"a" : 1}`,
+		`{"a":1}`:              "",
+		`[]`:                   "",
+		`  `:                   "",
+	} {
+		assert.Equal(t, want, string(firstElement([]byte(body))), "%q", body)
 	}
 }

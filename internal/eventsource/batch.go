@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"unicode/utf8"
+
+	"github.com/s2segment/s2segment/internal/checked"
 )
 
 // ExpandBatch calls fn for each item of body, a Tracking API batch body
@@ -163,7 +165,13 @@ func (b *batchIter) next(copyOut func([]byte) []byte) (ev Event, err error, ok b
 	} else if changed {
 		b.scratch = nil // the caller keeps out
 	}
-	return Event{Data: out, Format: FormatBatch, Line: at.line, Index: index, Offset: at.off}, nil, true
+	ev = Event{Data: out, Format: FormatBatch, Line: at.line, Index: index, Offset: at.off}
+	// A batch item is scanned again here, for its members: it may have
+	// been rewritten by the merge. (Events of streams and arrays are not.)
+	if c, err := checked.Scan(out, nil); err == nil {
+		ev.checked = c
+	}
+	return ev, nil, true
 }
 
 // members calls fn for each member of the well-formed object at pos, with the

@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"strconv"
 	"strings"
+
+	"github.com/s2segment/s2segment/internal/checked"
 )
 
 // Default limits of a [Config] whose fields are zero.
@@ -89,7 +91,15 @@ type Event struct {
 	// Offset is the byte offset of the event's first byte in the file (in
 	// its decompressed content for gzip files).
 	Offset int64
+
+	checked checked.Event
 }
+
+// Checked returns Data as it was checked while it was read: the offsets of
+// its top-level members come with it, so the pipeline does not walk it
+// again (destination.Pipeline.ProcessEvent). An Event not made by this
+// package returns the zero checked.Event.
+func (e *Event) Checked() checked.Event { return e.checked }
 
 // Config holds the limits of a [Reader]. The zero value is ready to use.
 type Config struct {

@@ -13,6 +13,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/s2segment/s2segment/internal/checked"
 )
 
 // StdinName is the Source of events read from standard input.
@@ -31,8 +33,9 @@ type Reader struct {
 	todo  []pending // inputs still to read, last first
 	cur   *input
 	slab  []byte
-	spare []byte // the buffer of the last file, for the next one
-	err   error  // io.EOF or the context's error, returned from then on
+	mslab []checked.Member // members of events, as slab holds their bytes
+	spare []byte           // the buffer of the last file, for the next one
+	err   error            // io.EOF or the context's error, returned from then on
 }
 
 // pending is an input not yet opened: a path given by the caller, or an
@@ -274,6 +277,21 @@ func (r *Reader) copyOut(b []byte) []byte {
 	return r.slab[i:len(r.slab):len(r.slab)]
 }
 
+// copyMembers returns a copy of the members of an event that the caller
+// owns, from a slab like copyOut's.
+func (r *Reader) copyMembers(ms []checked.Member) []checked.Member {
+	const slab = 4096
+	if len(ms) > slab/4 {
+		return append([]checked.Member(nil), ms...)
+	}
+	if cap(r.mslab)-len(r.mslab) < len(ms) {
+		r.mslab = make([]checked.Member, 0, slab)
+	}
+	i := len(r.mslab)
+	r.mslab = append(r.mslab, ms...)
+	return r.mslab[i:len(r.mslab):len(r.mslab)]
+}
+
 // States of an input.
 const (
 	stStart      = iota // nothing read yet
@@ -387,7 +405,7 @@ func (in *input) nextValue(r *Reader) (Event, error) {
 	if at.line != in.valueLine {
 		in.valueLine, in.lineCol = at.line, at.col
 	}
-	s.mark, s.over, s.limit, s.keys = s.pos, false, r.cfg.MaxBatchBytes, true
+	s.mark, s.over, s.limit, s.keys, s.record = s.pos, false, r.cfg.MaxBatchBytes, true, true
 	index := in.index
 	in.index++
 	fail := func(err error) (Event, error) {
@@ -430,6 +448,7 @@ func (in *input) nextValue(r *Reader) (Event, error) {
 	}
 	ev := Event{Data: r.copyOut(s.buf[s.mark:s.pos]), Source: in.name, Format: FormatStream,
 		Line: at.line, Index: index, Offset: at.off}
+	ev.checked = checked.Trust(ev.Data, r.copyMembers(s.found))
 	s.mark = -1
 	return ev, nil
 }
@@ -471,7 +490,7 @@ func (in *input) nextElement(r *Reader) (ev Event, err error, ok bool) {
 	in.elem++
 	in.col = at.col
 	in.state = stArrayNext
-	s.mark, s.over, s.limit, s.keys = s.pos, false, r.cfg.MaxEventBytes, false
+	s.mark, s.over, s.limit, s.keys, s.record = s.pos, false, r.cfg.MaxEventBytes, false, true
 	fail := func(err error) (Event, error, bool) {
 		s.mark = -1
 		return Event{}, &Error{Source: in.name, Format: FormatArray, Line: at.line, Index: index, Offset: at.off, Err: err}, true
@@ -497,6 +516,7 @@ func (in *input) nextElement(r *Reader) (ev Event, err error, ok bool) {
 	}
 	ev = Event{Data: r.copyOut(s.buf[s.mark:s.pos]), Source: in.name, Format: FormatArray,
 		Line: at.line, Index: index, Offset: at.off}
+	ev.checked = checked.Trust(ev.Data, r.copyMembers(s.found))
 	s.mark = -1
 	return ev, nil, true
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/s2segment/s2segment/internal/checked"
 	"io"
 	"io/fs"
 	"os"
@@ -115,6 +116,18 @@ func checkEvents(t *testing.T, input []byte, items []item) {
 		require.True(t, json.Valid(e.Data), "not JSON: %s", e.Data)
 		require.True(t, utf8.Valid(e.Data), "not UTF-8: %q", e.Data)
 		require.Equal(t, byte('{'), e.Data[0])
+		// What the reader found while checking the event is what one
+		// scan of the event finds.
+		want, err := checked.Scan(e.Data, nil)
+		require.NoError(t, err)
+		got := e.Checked()
+		require.True(t, got.Valid(), "the event comes checked")
+		require.Equal(t, string(e.Data), string(got.Bytes()))
+		require.Equal(t, want.Len(), got.Len(), "members of %s", e.Data)
+		for i := range want.Len() {
+			require.Equal(t, want.Key(i), got.Key(i))
+			require.Equal(t, want.Value(i), got.Value(i))
+		}
 		if input == nil {
 			continue
 		}

@@ -9,6 +9,8 @@ import (
 	"io"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/s2segment/s2segment/internal/checked"
 )
 
 const (
@@ -57,6 +59,12 @@ type scanner struct {
 	badUTF8  int64  // offset of its first invalid UTF-8 byte, or -1
 	batchKey bool   // it is an object with a member named "batch"
 	keys     bool   // record batchKey (set by the caller for top-level values)
+
+	// The top-level members of the value scanned last, as offsets from
+	// mark, when record is set (by the caller, for events).
+	record bool
+	found  []checked.Member
+	vstart int // offset of the member value being read, or -1
 }
 
 // newMemScanner returns a scanner over data, which it never modifies. base,
@@ -237,11 +245,16 @@ func (s *scanner) scanValue() error {
 	s.stack = s.stack[:0]
 	s.badUTF8 = -1
 	s.batchKey = false
+	s.found = s.found[:0]
+	s.vstart = -1
 	for {
 		// A value is expected at pos.
 		c, ok := s.skipSpace()
 		if !ok {
 			return s.syntaxError("a JSON value")
+		}
+		if s.vstart == -2 {
+			s.vstart = s.pos - s.mark // a member of the top level starts
 		}
 		closed := true
 		switch {
@@ -290,6 +303,9 @@ func (s *scanner) scanValue() error {
 			continue
 		}
 		// A value ended: close containers until one goes on.
+		if len(s.stack) == 1 {
+			s.endMember()
+		}
 		for {
 			if len(s.stack) == 0 {
 				return nil
@@ -308,6 +324,9 @@ func (s *scanner) scanValue() error {
 			if s.pos < s.end && (top == '{' && c == '}' || top == '[' && c == ']') {
 				s.pos++
 				s.stack = s.stack[:len(s.stack)-1]
+				if len(s.stack) == 1 {
+					s.endMember()
+				}
 				continue
 			}
 			if top == '{' {
@@ -329,6 +348,11 @@ func (s *scanner) scanKey(expected string) error {
 	if err := s.scanString(); err != nil {
 		return err
 	}
+	if s.record && len(s.stack) == 1 && !s.over && s.mark >= 0 {
+		ks := int(start-s.base) - s.mark
+		s.found = append(s.found, checked.Member{KeyStart: uint32(ks), KeyEnd: uint32(s.pos - s.mark)})
+		s.vstart = -2 // set when the value starts
+	}
 	if s.keys && len(s.stack) == 1 && !s.over {
 		key := s.buf[int(start-s.base)+1 : s.pos-1]
 		s.batchKey = s.batchKey || isBatchKey(key)
@@ -338,6 +362,17 @@ func (s *scanner) scanKey(expected string) error {
 	}
 	s.pos++
 	return nil
+}
+
+// endMember notes the end of the top-level member being read.
+func (s *scanner) endMember() {
+	if s.vstart < 0 || len(s.found) == 0 || s.over {
+		s.vstart = -1
+		return
+	}
+	m := &s.found[len(s.found)-1]
+	m.ValueStart, m.ValueEnd = uint32(s.vstart), uint32(s.pos-s.mark)
+	s.vstart = -1
 }
 
 // isBatchKey reports whether the raw key (without quotes) means "batch".

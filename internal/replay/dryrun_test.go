@@ -81,7 +81,7 @@ type recorder struct {
 }
 
 func (r recorder) ExecBatch(ctx context.Context, req *batch.Request) dataapi.BatchResult {
-	*r.bodies = append(*r.bodies, req.Body())
+	*r.bodies = append(*r.bodies, bytes.Clone(req.Body())) // the Writer reuses bodies
 	return r.DryRun.ExecBatch(ctx, req)
 }
 

@@ -14,7 +14,9 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/s2segment/s2segment/destination"
+	"github.com/s2segment/s2segment/destination/singlestore"
 	"github.com/s2segment/s2segment/internal/eventsource"
+	"github.com/s2segment/s2segment/mapping"
 )
 
 // Writer writes a batch of raw events and returns one result per event, in
@@ -22,6 +24,15 @@ import (
 // when Config.Workers is above 1.
 type Writer interface {
 	Write(ctx context.Context, events [][]byte) *destination.MultiStatus
+}
+
+// StreamWriter is a Writer that can also pack the events of successive
+// calls into shared requests (*singlestore.Writer is one). Run uses the
+// stream when the Writer has one, so that requests are cut only when full
+// and not at the end of each chunk.
+type StreamWriter interface {
+	Writer
+	Stream(ctx context.Context, cfg singlestore.StreamConfig) *singlestore.Stream
 }
 
 // Source delivers events one at a time (*eventsource.Reader is one): an
@@ -95,11 +106,13 @@ type item struct {
 // chunk is the unit of work: the events of one Write call and the read
 // errors found among them.
 type chunk struct {
-	items  []item
-	events [][]byte
-	bytes  int
-	ms     *destination.MultiStatus
-	done   chan struct{}
+	items   []item
+	events  [][]byte
+	checked []mapping.Event // the events as the source checked them
+	bytes   int
+	ticket  int // its turn in the stream, when there is one
+	ms      *destination.MultiStatus
+	done    chan struct{}
 }
 
 // Run reads src to its end, writes its events in chunks with cfg.Writer and
@@ -145,11 +158,27 @@ func Run(ctx context.Context, cfg Config, src Source) (*Summary, error) {
 	ordered := make(chan *chunk, workers)
 	free := make(chan *chunk, 2*workers+2)
 	var wg sync.WaitGroup
+	// With a stream, the chunks' rows share requests: a chunk's last
+	// request goes on with the next chunk's rows, and only the run's last
+	// request may be short. A request may stay open across as many chunks
+	// as can be in flight behind the one the collector waits for.
+	var stream *singlestore.Stream
+	if sw, ok := cfg.Writer.(StreamWriter); ok {
+		stream = sw.Stream(ctx, singlestore.StreamConfig{Concurrency: workers, MaxOpen: workers})
+	}
 	for range workers {
 		wg.Go(func() {
 			for c := range work {
-				c.ms = cfg.Writer.Write(ctx, c.events)
-				close(c.done)
+				if stream == nil {
+					c.ms = cfg.Writer.Write(ctx, c.events)
+					close(c.done)
+					continue
+				}
+				p := stream.Write(c.ticket, c.events, c.checked)
+				go func() {
+					c.ms = p.Wait()
+					close(c.done)
+				}()
 			}
 		})
 	}
@@ -172,16 +201,20 @@ func Run(ctx context.Context, cfg Config, src Source) (*Summary, error) {
 		case c = <-free:
 			clear(c.items) // drop the previous events' memory
 			clear(c.events)
-			c.items, c.events, c.bytes, c.ms = c.items[:0], c.events[:0], 0, nil
+			clear(c.checked)
+			c.items, c.events, c.checked, c.bytes, c.ms = c.items[:0], c.events[:0], c.checked[:0], 0, nil
 		default:
-			c = &chunk{items: make([]item, 0, chunkEvents), events: make([][]byte, 0, chunkEvents)}
+			c = &chunk{items: make([]item, 0, chunkEvents), events: make([][]byte, 0, chunkEvents),
+				checked: make([]mapping.Event, 0, chunkEvents)}
 		}
 		c.done = make(chan struct{})
 		return c
 	}
 	dispatch := func(c *chunk) {
 		ordered <- c
-		if len(c.events) == 0 {
+		if stream != nil {
+			c.ticket = stream.Ticket() // every chunk takes its turn, events or not
+		} else if len(c.events) == 0 {
 			close(c.done)
 			return
 		}
@@ -210,6 +243,7 @@ func Run(ctx context.Context, cfg Config, src Source) (*Summary, error) {
 		}
 		cur.items = append(cur.items, item{ev: ev})
 		cur.events = append(cur.events, ev.Data)
+		cur.checked = append(cur.checked, ev.Checked())
 		cur.bytes += len(ev.Data)
 		if len(cur.events) >= chunkEvents || cur.bytes >= chunkBytes {
 			dispatch(cur)
@@ -222,6 +256,9 @@ func Run(ctx context.Context, cfg Config, src Source) (*Summary, error) {
 	close(work)
 	close(ordered)
 	wg.Wait()
+	if stream != nil {
+		stream.Close() // sends the last request
+	}
 	<-collected
 
 	if ctx.Err() != nil {
