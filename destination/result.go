@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/s2segment/s2segment/internal/checked"
 )
 
 // NoMatchMessage is Segment's error message for an event its subscription
@@ -193,7 +194,13 @@ func ResultOf(err error) Result {
 	case errors.As(err, &depth):
 		return Result{Status: 400, ErrorType: TypePayloadValidationFailed, ErrorMessage: "The event is " + depth.Error() + ".", ErrorReporter: ReporterIntegrations, Err: err}
 	case errors.Is(err, ErrInvalidEvent):
-		return Result{Status: 400, ErrorType: TypePayloadValidationFailed, ErrorMessage: "The event is not a JSON object.", ErrorReporter: ReporterIntegrations, Err: err}
+		msg := "The event is not a JSON object."
+		var se *checked.SyntaxError
+		if errors.As(err, &se) {
+			// Where and why, never the input's bytes.
+			msg = "The event is not a JSON object: " + se.Error() + "."
+		}
+		return Result{Status: 400, ErrorType: TypePayloadValidationFailed, ErrorMessage: msg, ErrorReporter: ReporterIntegrations, Err: err}
 	case errors.Is(err, ErrNoMatch):
 		return Result{Status: 400, ErrorType: TypePayloadValidationFailed, ErrorMessage: NoMatchMessage, ErrorReporter: ReporterIntegrations, Err: err}
 	case errors.As(err, &de):
