@@ -19,15 +19,21 @@
 //     with full-jitter exponential backoff ([Backoff]), honouring
 //     Retry-After, up to Config.MaxAttempts attempts and Config.MaxRetryTime;
 //     other answers are final ([DefaultRetryPolicy]). A cancelled context is
-//     never retried.
+//     never retried. This is the client's own rule for one request; what a
+//     sender of Segment events should retry is decided elsewhere
+//     (destination.Retryable), and a final answer here (a 401, a missing
+//     table: see [SetupFault]) may well be worth keeping the events for.
+//   - A success answer of /api/v2/exec must carry rowsAffected; one that
+//     does not is [ErrUnexpectedResponse], never a write.
 //   - [ExecBatch] writes a batch of rows (such as a *batch.Request) and, when
 //     the server refuses the body as too large, splits it in halves and
 //     writes each, down to single rows; it reports a result per row.
 //
 // What it does not do: it knows nothing of Segment or of the rows' meaning,
 // it does not build SQL (beyond sending what it is given), and it never logs
-// or reports the password or the Authorization header: both are removed from
-// errors, logs and the Stringer forms of Config and Client.
+// or reports the password, whatever its length, or an Authorization value:
+// they are removed from errors (the server's own error text included), logs
+// and the Stringer forms of Config and Client (see [Redactor] for the rule).
 //
 //	c, err := dataapi.New(dataapi.Config{Host: "svc-123.singlestore.com", User: "admin", Password: pw, Database: "analytics"})
 //	res, err := c.Exec(ctx, "INSERT INTO t (a, b) VALUES (?, ?)", 1, "x")
@@ -179,13 +185,14 @@ type Stats struct {
 
 // Client talks to one Data API endpoint. It is safe for concurrent use.
 type Client struct {
-	cfg    Config
-	base   string // scheme://host:port
-	auth   string // the Authorization header value, for redaction only
-	rc     *resty.Client
-	sem    chan struct{}
-	policy func(context.Context, *http.Response, error) bool
-	log    *slog.Logger
+	cfg      Config
+	base     string // scheme://host:port
+	auth     string // the Authorization header value
+	redactor *Redactor
+	rc       *resty.Client
+	sem      chan struct{}
+	policy   func(context.Context, *http.Response, error) bool
+	log      *slog.Logger
 
 	requests, retries, splits, bytesSent, failures atomic.Int64
 
@@ -238,6 +245,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.User != "" || cfg.Password != "" {
 		c.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.User+":"+cfg.Password))
 	}
+	c.redactor = NewRedactor(cfg.User, cfg.Password)
 	if c.policy == nil {
 		c.policy = DefaultRetryPolicy
 	}
@@ -360,18 +368,9 @@ func (c *Client) Stats() Stats {
 // stays usable.
 func (c *Client) CloseIdleConnections() { c.rc.GetClient().CloseIdleConnections() }
 
-// redact removes the password and the Authorization header value from s.
-// Passwords shorter than four bytes are left alone: replacing every
-// occurrence of "ab" would garble messages without hiding anything.
-func (c *Client) redact(s string) string {
-	if c.auth != "" {
-		s = strings.ReplaceAll(s, strings.TrimPrefix(c.auth, "Basic "), "REDACTED")
-	}
-	if len(c.cfg.Password) >= 4 {
-		s = strings.ReplaceAll(s, c.cfg.Password, "REDACTED")
-	}
-	return s
-}
+// redact removes the password, of any length, and any Authorization value
+// from s (see Redactor for the rule).
+func (c *Client) redact(s string) string { return c.redactor.Redact(s) }
 
 // restyLogger sends resty's own messages to the Client's logger, redacted.
 type restyLogger struct{ c *Client }
@@ -429,11 +428,11 @@ func (c *Client) call(ctx context.Context, method, path string, body []byte, aut
 		if c.now().Add(wait).Sub(start) > c.cfg.MaxRetryTime {
 			c.failures.Add(1)
 			c.log.Warn("dataapi: not retrying: the wait would end after MaxRetryTime",
-				"path", path, "attempt", attempt, "wait", wait, "error", err.Error())
+				"path", path, "attempt", attempt, "wait", wait, "error", c.redact(err.Error()))
 			return nil, err
 		}
 		c.retries.Add(1)
-		c.log.Warn("dataapi: retrying", "path", path, "attempt", attempt, "wait", wait, "error", err.Error())
+		c.log.Warn("dataapi: retrying", "path", path, "attempt", attempt, "wait", wait, "error", c.redact(err.Error()))
 		if serr := c.sleep(ctx, wait); serr != nil {
 			c.failures.Add(1)
 			return nil, fmt.Errorf("dataapi: calling %s: %w while waiting to retry (last failure: %w)", path, serr, err)

@@ -21,8 +21,13 @@ var (
 	// ErrForbidden matches a 403: the user lacks a privilege.
 	ErrForbidden = errors.New("forbidden")
 	// ErrUnexpectedResponse is wrapped when a successful answer cannot be
-	// read: not the JSON expected, too large, or a ping that is not "pong".
+	// read: not the JSON expected, an exec answer without rowsAffected, too
+	// large, or a ping that is not "pong".
 	ErrUnexpectedResponse = errors.New("unexpected response")
+	// ErrMissingTable matches errno 1146: the table does not exist.
+	ErrMissingTable = errors.New("table does not exist")
+	// ErrUnknownDatabase matches errno 1049: the database does not exist.
+	ErrUnknownDatabase = errors.New("unknown database")
 )
 
 // APIError is a request the Data API answered with a failure.
@@ -103,12 +108,77 @@ func (c *Client) apiError(path string, ans *answer, attempts int) *APIError {
 	case e.StatusCode == http.StatusRequestEntityTooLarge,
 		e.StatusCode == http.StatusBadRequest && strings.Contains(e.Message, tooLargeText):
 		e.kind = ErrRequestTooLarge
-	case e.StatusCode == http.StatusUnauthorized:
+	case e.StatusCode == http.StatusUnauthorized, e.Errno == 1045:
 		e.kind = ErrUnauthorized
-	case e.StatusCode == http.StatusForbidden:
+	case e.StatusCode == http.StatusForbidden, e.Errno == 1044, e.Errno == 1142, e.Errno == 1227:
 		e.kind = ErrForbidden
+	case e.Errno == 1146:
+		e.kind = ErrMissingTable
+	case e.Errno == 1049:
+		e.kind = ErrUnknownDatabase
 	}
 	return e
+}
+
+// SetupFault reports whether err is a failure of the Data API's set-up
+// rather than of the request's values or of a passing fault, one that the
+// same request will meet again until someone fixes the set-up:
+//
+//   - credentials or privileges refused (ErrUnauthorized, ErrForbidden);
+//   - a missing database or table (ErrUnknownDatabase, ErrMissingTable);
+//   - an answer that is not the Data API's: ErrUnexpectedResponse (a 200
+//     "{}", HTML), or an error answer that is neither retryable nor carries
+//     a MySQL error number (an HTML 400 or 404 from a proxy, a 404 for a
+//     wrong path);
+//   - a server certificate that cannot be verified, or https spoken to a
+//     plain-HTTP server.
+//
+// Too-large answers (ErrRequestTooLarge) are not set-up faults. A caller
+// holding events should keep them (answer their senders with a retryable
+// status) and report the fault, rather than drop them as invalid.
+func SetupFault(err error) bool {
+	if err == nil || errors.Is(err, ErrRequestTooLarge) {
+		return false
+	}
+	switch {
+	case errors.Is(err, ErrUnauthorized), errors.Is(err, ErrForbidden),
+		errors.Is(err, ErrMissingTable), errors.Is(err, ErrUnknownDatabase),
+		errors.Is(err, ErrUnexpectedResponse):
+		return true
+	}
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return !ae.Retryable && ae.Errno == 0
+	}
+	return certificateFault(err)
+}
+
+// valueErrnos are the MySQL errors that refuse a value for itself, whatever
+// the table's character set: too long, out of range, not a date, not JSON,
+// a failed CHECK (MariaDB's JSON_VALID on JSON columns).
+var valueErrnos = map[int]bool{1406: true, 1264: true, 1292: true, 1367: true, 3140: true, 4025: true}
+
+// ValueFault reports whether err refuses a row for one of its own values:
+// a row-level error (see RowLevel) whose MySQL error number is one of
+// valueErrnos, or whose SQLSTATE is a data exception (class 22) other than
+// errno 1366. Errno 1366 (incorrect string value) and 1048 (a column that
+// cannot be NULL) are row-level but not the value's fault: a table whose
+// character set cannot store 4-byte UTF-8, or whose columns differ from the
+// ones written, refuses good values; they are set-up problems for check to
+// report.
+func ValueFault(err error) bool {
+	if !RowLevel(err) {
+		return false
+	}
+	var ae *APIError
+	errors.As(err, &ae)
+	switch {
+	case ae.Errno == 1366, ae.Errno == 1048:
+		return false
+	case valueErrnos[ae.Errno]:
+		return true
+	}
+	return strings.HasPrefix(ae.SQLState, "22")
 }
 
 // maxMessage bounds the message kept from an error body.

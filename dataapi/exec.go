@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 )
 
 // ExecResult is the answer to a statement that returns no rows.
@@ -56,20 +57,30 @@ func (c *Client) Exec(ctx context.Context, sql string, args ...any) (ExecResult,
 }
 
 // ExecBody posts a pre-encoded {"sql":…,"database":…,"args":[…]} body to
-// /api/v2/exec, as it is.
+// /api/v2/exec, as it is. A success answer must carry rowsAffected, as the
+// Data API's always does; one without (a 200 "{}" from something else) is an
+// error matching ErrUnexpectedResponse, since nothing says the statement ran.
 func (c *Client) ExecBody(ctx context.Context, body []byte) (ExecResult, error) {
 	ans, err := c.call(ctx, http.MethodPost, pathExec, body, true)
 	if err != nil {
 		return ExecResult{}, err
 	}
 	var out struct {
-		ExecResult
-		Error json.RawMessage `json:"error"`
+		LastInsertID int64           `json:"lastInsertId"`
+		RowsAffected *int64          `json:"rowsAffected"`
+		Error        json.RawMessage `json:"error"`
 	}
 	if err := c.decode(pathExec, ans, &out, &out.Error); err != nil {
 		return ExecResult{}, err
 	}
-	return out.ExecResult, nil
+	if out.RowsAffected == nil {
+		// Not the Data API's answer (a proxy's, a stand-in's): nothing says
+		// the statement ran, so it must not count as written.
+		c.failures.Add(1)
+		return ExecResult{}, fmt.Errorf("dataapi: reading the answer of %s: %w: a success answer without rowsAffected: %s",
+			pathExec, ErrUnexpectedResponse, c.redact(snippet(ans.body)))
+	}
+	return ExecResult{LastInsertID: out.LastInsertID, RowsAffected: *out.RowsAffected}, nil
 }
 
 // QueryRows runs a query and returns the rows of its first result set, each
@@ -130,7 +141,7 @@ func (c *Client) query(ctx context.Context, path, sql string, args []any, out an
 func (c *Client) decode(path string, ans *answer, out any, errField *json.RawMessage) error {
 	if err := json.Unmarshal(ans.body, out); err != nil {
 		c.failures.Add(1)
-		return fmt.Errorf("dataapi: reading the answer of %s: %w: %v", path, ErrUnexpectedResponse, err)
+		return fmt.Errorf("dataapi: reading the answer of %s: %w: %v: %s", path, ErrUnexpectedResponse, err, c.redact(snippet(ans.body)))
 	}
 	if e := *errField; len(e) > 0 && !bytes.Equal(e, []byte("null")) {
 		body := append(append([]byte(`{"error":`), e...), '}')
@@ -157,4 +168,13 @@ func (c *Client) Ping(ctx context.Context) error {
 		return fmt.Errorf("dataapi: pinging: %w: body %q, expected \"pong\"", ErrUnexpectedResponse, c.redact(string(got[:min(len(got), 64)])))
 	}
 	return nil
+}
+
+// snippet quotes the start of an answer for an error message.
+func snippet(body []byte) string {
+	const n = 120
+	if len(body) > n {
+		return strconv.Quote(string(body[:n])) + "…"
+	}
+	return strconv.Quote(string(body))
 }

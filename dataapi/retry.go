@@ -29,7 +29,9 @@ func DefaultRetryPolicy(ctx context.Context, resp *http.Response, err error) boo
 	return resp != nil && RetryableStatus(resp.StatusCode)
 }
 
-func retryableTransport(err error) bool {
+// certificateFault reports whether err is a failure to verify the server's
+// certificate or a TLS/plain-HTTP mismatch: it will not change by itself.
+func certificateFault(err error) bool {
 	var (
 		unknownAuthority x509.UnknownAuthorityError
 		invalidCert      x509.CertificateInvalidError
@@ -37,18 +39,16 @@ func retryableTransport(err error) bool {
 		verification     *tls.CertificateVerificationError
 		recordHeader     tls.RecordHeaderError
 	)
-	switch {
-	case errors.Is(err, context.Canceled),
-		errors.Is(err, ErrUnexpectedResponse),
-		errors.Is(err, http.ErrSchemeMismatch), // https spoken to a plain-HTTP server: it will not change
-		errors.As(err, &unknownAuthority),
-		errors.As(err, &invalidCert),
-		errors.As(err, &hostname),
-		errors.As(err, &verification),
-		errors.As(err, &recordHeader):
-		return false
-	}
-	return true
+	return errors.Is(err, http.ErrSchemeMismatch) ||
+		errors.As(err, &unknownAuthority) ||
+		errors.As(err, &invalidCert) ||
+		errors.As(err, &hostname) ||
+		errors.As(err, &verification) ||
+		errors.As(err, &recordHeader)
+}
+
+func retryableTransport(err error) bool {
+	return !errors.Is(err, context.Canceled) && !errors.Is(err, ErrUnexpectedResponse) && !certificateFault(err)
 }
 
 // Backoff returns the wait before retry number attempt (1 for the first

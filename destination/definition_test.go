@@ -113,6 +113,7 @@ func TestValidateStruct(t *testing.T) {
 
 func TestResults(t *testing.T) {
 	ms := NewMultiStatus(5)
+	ms.Succeed(0)
 	ms.Results[0].Sent = json.RawMessage(`{"a":1}`)
 	ms.Fail(1, NewValidationError("/event", "Event must be a string but it was an object."))
 	ms.Fail(2, fmt.Errorf("checking: %w", ErrNoMatch))
@@ -135,7 +136,26 @@ func TestResults(t *testing.T) {
 	assert.True(t, ms.Results[3].Retryable())
 	assert.True(t, ms.Results[4].Retryable())
 	assert.False(t, ms.Results[1].Retryable())
-	assert.NoError(t, NewMultiStatus(2).Err())
+	assert.NoError(t, (&MultiStatus{Results: []Result{{Status: 200}, {Status: 204}}}).Err())
+
+	// Fail closed: a result nobody set is a retryable failure, never a
+	// delivery, and is written as a 500 node.
+	unset := NewMultiStatus(2)
+	unset.Succeed(1)
+	assert.Error(t, unset.Err())
+	assert.Equal(t, 1, unset.Failed())
+	assert.False(t, unset.Results[0].OK())
+	assert.True(t, unset.Results[0].Unset())
+	assert.True(t, unset.Results[0].Retryable())
+	b, err = json.Marshal(unset)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"multistatus":[
+		{"status":500,"errortype":"RETRYABLE_ERROR","errormessage":"`+MissingMessage+`","errorreporter":"INTEGRATIONS"},
+		{"status":200}
+	]}`, string(b))
+	for status, want := range map[int]string{405: "METHOD_NOT_ALLOWED", 410: "GONE", 415: "UNSUPPORTED_MEDIA_TYPE", 499: "CANCELLED", 505: "HTTP_VERSION_NOT_SUPPORTED", 507: "INSUFFICIENT_STORAGE", 418: TypeUnknownError} {
+		assert.Equal(t, want, ErrorTypeFor(status), "status %d", status)
+	}
 
 	for status, want := range map[int]bool{408: true, 423: true, 429: true, 500: true, 501: false, 503: true, 505: false, 400: false, 404: false, 200: false} {
 		assert.Equal(t, want, Retryable(status), "status %d", status)

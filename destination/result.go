@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/s2segment/s2segment/internal/checked"
 )
 
 // NoMatchMessage is Segment's error message for an event its subscription
@@ -27,13 +28,18 @@ const (
 	ReporterDestination  = "DESTINATION"  // the destination answered with an error
 )
 
-// httpErrorTypes is the error type Segment infers from a status.
+// httpErrorTypes is the one status → error-type table of the module: the
+// error type Segment's actions-core (getErrorCodeFromHttpStatus) infers
+// from an HTTP status. The endpoint's answers, the multistatus nodes and the
+// writers' results all read it through ErrorTypeFor.
 var httpErrorTypes = map[int]string{
 	400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
 	405: "METHOD_NOT_ALLOWED", 408: "REQUEST_TIMEOUT", 409: "CONFLICT", 410: "GONE",
 	413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE", 422: "UNPROCESSABLE_ENTITY",
-	423: "LOCKED", 429: "TOO_MANY_REQUESTS", 500: "INTERNAL_SERVER_ERROR", 501: "NOT_IMPLEMENTED",
-	502: "BAD_GATEWAY", 503: "SERVICE_UNAVAILABLE", 504: "GATEWAY_TIMEOUT",
+	423: "LOCKED", 429: "TOO_MANY_REQUESTS", 499: "CANCELLED",
+	500: "INTERNAL_SERVER_ERROR", 501: "NOT_IMPLEMENTED", 502: "BAD_GATEWAY",
+	503: "SERVICE_UNAVAILABLE", 504: "GATEWAY_TIMEOUT", 505: "HTTP_VERSION_NOT_SUPPORTED",
+	507: "INSUFFICIENT_STORAGE",
 }
 
 // ErrorTypeFor returns the error type Segment infers from an HTTP status:
@@ -45,9 +51,15 @@ func ErrorTypeFor(status int) string {
 	return TypeUnknownError
 }
 
-// Retryable reports whether a failure with this status is worth retrying:
-// 408, 423, 429 and 5xx except 501 and 505 (the union of Segment's and its
-// support's rules, without the codes only one of them retries).
+// Retryable is the one rule of the module for what Segment retries: a
+// failure with this status is worth sending again. It holds for 408, 423,
+// 429 and 5xx except 501 and 505 (the union of Segment's and its support's
+// rules, without the codes only one of them retries). The endpoint decides
+// its answers with it, and Result.Retryable reads it.
+//
+// The Data API client's own rule for retrying a request before giving up
+// (dataapi.RetryableStatus, dataapi.DefaultRetryPolicy) is a different
+// question, about one HTTP call to the database, and is kept separate.
 func Retryable(status int) bool {
 	switch {
 	case status == 408, status == 423, status == 429:
@@ -57,6 +69,17 @@ func Retryable(status int) bool {
 	}
 	return false
 }
+
+// ErrUnavailable marks a failure of the destination itself, not of the
+// event: the credentials or privileges were refused, the database or table
+// is missing, the answer was not the Data API's, or the server's
+// certificate could not be verified. Such an event is answered with a
+// retryable status, so that its sender keeps it until the cause is fixed;
+// match it with errors.Is on Result.Err.
+var ErrUnavailable = errors.New("the destination cannot take writes")
+
+// MissingMessage is the message of a result nobody set.
+const MissingMessage = "no result was reported for the event; it may not have been written"
 
 // Error is a failure with a status, returned by perform functions and
 // writers: Segment's IntegrationError, RetryableError and APIError in one.
@@ -97,14 +120,19 @@ type Result struct {
 	Err error `json:"-"`
 }
 
-// OK reports whether the event was delivered (a 2xx status, or 0).
-func (r Result) OK() bool { return r.Status == 0 || (r.Status >= 200 && r.Status < 300) }
+// OK reports whether the event was delivered: a 2xx status. A result that
+// was never set (status 0) is not: results fail closed.
+func (r Result) OK() bool { return r.Status >= 200 && r.Status < 300 }
 
-// Retryable reports whether the failure is worth retrying: its status is
-// (see the function Retryable), or its type is RETRYABLE_ERROR. False for a
-// success.
+// Unset reports whether nobody set the result (status 0). An unset result
+// is a retryable failure (see Retryable, and MarshalJSON writes it as 500).
+func (r Result) Unset() bool { return r.Status == 0 }
+
+// Retryable reports whether the failure is worth retrying: it was never
+// set, its status is (see the function Retryable), or its type is
+// RETRYABLE_ERROR. False for a success.
 func (r Result) Retryable() bool {
-	return !r.OK() && (Retryable(r.Status) || r.ErrorType == TypeRetryableError)
+	return !r.OK() && (r.Status == 0 || Retryable(r.Status) || r.ErrorType == TypeRetryableError)
 }
 
 // MarshalJSON writes the node as Segment does, filling in the error type
@@ -113,7 +141,7 @@ func (r Result) MarshalJSON() ([]byte, error) {
 	type plain Result
 	p := plain(r)
 	if p.Status == 0 {
-		p.Status = 200
+		p.Status, p.ErrorType, p.ErrorMessage = 500, TypeRetryableError, MissingMessage
 	}
 	if r.OK() {
 		p.ErrorType, p.ErrorMessage, p.ErrorReporter = "", "", ""
@@ -166,7 +194,13 @@ func ResultOf(err error) Result {
 	case errors.As(err, &depth):
 		return Result{Status: 400, ErrorType: TypePayloadValidationFailed, ErrorMessage: "The event is " + depth.Error() + ".", ErrorReporter: ReporterIntegrations, Err: err}
 	case errors.Is(err, ErrInvalidEvent):
-		return Result{Status: 400, ErrorType: TypePayloadValidationFailed, ErrorMessage: "The event is not a JSON object.", ErrorReporter: ReporterIntegrations, Err: err}
+		msg := "The event is not a JSON object."
+		var se *checked.SyntaxError
+		if errors.As(err, &se) {
+			// Where and why, never the input's bytes.
+			msg = "The event is not a JSON object: " + se.Error() + "."
+		}
+		return Result{Status: 400, ErrorType: TypePayloadValidationFailed, ErrorMessage: msg, ErrorReporter: ReporterIntegrations, Err: err}
 	case errors.Is(err, ErrNoMatch):
 		return Result{Status: 400, ErrorType: TypePayloadValidationFailed, ErrorMessage: NoMatchMessage, ErrorReporter: ReporterIntegrations, Err: err}
 	case errors.As(err, &de):
@@ -186,21 +220,22 @@ func ResultOf(err error) Result {
 }
 
 // MultiStatus holds one Result per event of a batch, in input order: the
-// multistatus of Segment's batch response. An event that is not explicitly
-// failed counts as delivered: NewMultiStatus starts every result at 200.
-// One event's failure never changes another's result.
+// multistatus of Segment's batch response. Results fail closed: each starts
+// unset (status 0), which counts as a retryable failure until a writer sets
+// it, so a writer that forgets an event never acknowledges it. One event's
+// failure never changes another's result.
 type MultiStatus struct {
 	Results []Result
 }
 
-// NewMultiStatus returns a MultiStatus for n events, all 200 until failed.
+// NewMultiStatus returns a MultiStatus for n events, every result unset
+// (a failure) until set.
 func NewMultiStatus(n int) *MultiStatus {
-	m := &MultiStatus{Results: make([]Result, n)}
-	for i := range m.Results {
-		m.Results[i].Status = 200
-	}
-	return m
+	return &MultiStatus{Results: make([]Result, n)}
 }
+
+// Succeed sets the result of event i to 200.
+func (m *MultiStatus) Succeed(i int) { m.Results[i] = Result{Status: 200} }
 
 // Fail sets the result of event i from err (see ResultOf).
 func (m *MultiStatus) Fail(i int, err error) { m.Results[i] = ResultOf(err) }

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/s2segment/s2segment/dataapi/emulator"
+	"github.com/s2segment/s2segment/destination/singlestore"
 )
 
 func checkArgs(host, port string, extra ...string) []string {
@@ -185,5 +186,52 @@ func TestCheckUsageErrors(t *testing.T) {
 		code, _, errOut := runCLI(t, "", tc.args...)
 		assert.Equal(t, exitUsage, code, "%q: %s", tc.args, errOut)
 		assert.Contains(t, errOut, tc.want, "%q", tc.args)
+	}
+}
+
+// TestCheckWarnsOfTextThatLosesEvents: check warns, with the statement that
+// fixes it, when the database or the table cannot store 4-byte characters
+// (MariaDB's latin1), and when the dedupe key does not compare bytes.
+func TestCheckWarnsOfTextThatLosesEvents(t *testing.T) {
+	for _, b := range serveBackends() {
+		t.Run(b.name, func(t *testing.T) {
+			d := startServeDB(t, b, emulator.Faults{})
+			args := func(db string, extra ...string) []string {
+				return append([]string{"check", "--host", d.host, "--port", d.port, "--scheme", "http", "--user", "root",
+					"--password", serveTestPassword, "--database", db}, extra...)
+			}
+			// A key column with a case-insensitive collation.
+			_, err := dbClient(t, d.ts.URL, d.database).Exec(context.Background(),
+				"CREATE TABLE `ci` (`messageId` VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci NOT NULL, `timestamp` DATETIME(6) NOT NULL, "+
+					"`type` TEXT NOT NULL, `event` TEXT, `name` TEXT, `properties` JSON, `userId` TEXT, `anonymousId` TEXT, `groupId` TEXT, "+
+					"`traits` JSON, `context` JSON, SHARD KEY (`messageId`), UNIQUE KEY (`messageId`))")
+			require.NoError(t, err)
+			code, _, errOut := runCLI(t, "", args(d.database, "--table", "ci")...)
+			t.Logf("check of a case-insensitive key:\n%s", errOut)
+			require.Equal(t, exitOK, code, errOut)
+			assert.Contains(t, errOut, "compares messageId with the collation utf8mb4_general_ci, which is not binary")
+			assert.Contains(t, errOut, "ALTER TABLE `"+d.database+"`.`ci` MODIFY `messageId` VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL")
+
+			code, _, errOut = runCLI(t, "", args(d.database, "--table", "fresh")...)
+			require.Equal(t, exitOK, code, errOut)
+			assert.NotContains(t, errOut, "warning", "the tables s2segment creates draw no warning")
+
+			if b.dsn == "" {
+				return // the embedded engine has no latin1 databases
+			}
+			latin := d.database + "_latin1"
+			admin := dbClient(t, d.ts.URL, "")
+			_, err = admin.Exec(context.Background(), "CREATE DATABASE "+singlestore.QuoteIdentifier(latin)+" CHARACTER SET latin1")
+			require.NoError(t, err)
+			t.Cleanup(func() {
+				_, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+singlestore.QuoteIdentifier(latin))
+			})
+			code, out, errOut := runCLI(t, "", args(latin)...)
+			t.Logf("check of a latin1 database:\n%s%s", out, errOut)
+			require.Equal(t, exitOK, code, errOut)
+			assert.Contains(t, errOut, "warning: database `"+latin+"` has the default character set latin1, which cannot store 4-byte characters")
+			assert.Contains(t, errOut, "fix it with: ALTER DATABASE `"+latin+"` CHARACTER SET utf8mb4")
+			assert.Contains(t, errOut, "ALTER TABLE `"+latin+"`.`segment_data` CONVERT TO CHARACTER SET utf8mb4")
+		})
 	}
 }

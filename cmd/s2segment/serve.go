@@ -209,12 +209,21 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	if err != nil {
 		return usageError(err)
 	}
-	logger := slog.New(slog.NewJSONHandler(errOut, &slog.HandlerOptions{Level: level}))
+	// Every configured secret is taken out of every log line, whatever its
+	// length, including the Data API's own error text.
+	redacting := adapter.NewRedactingHandler(slog.NewJSONHandler(errOut, &slog.HandlerOptions{Level: level}))
+	redacting.SetSecrets(f.target.Password, f.writeKey, f.secret, f.actionsToken)
+	logger := slog.New(redacting)
 
 	st, err := f.setup(cmd.Flags(), os.LookupEnv, logger)
 	if err != nil {
 		return err
 	}
+	secrets := []string{f.target.Password, f.writeKey, f.secret, f.actionsToken}
+	for _, src := range st.sources {
+		secrets = append(secrets, src.writeKey, src.webhookSecret, src.settings.Password)
+	}
+	redacting.SetSecrets(secrets...)
 	if st.emu != nil {
 		defer st.emu.close()
 	}
@@ -381,7 +390,7 @@ func (f *serveFlags) setup(fs *pflag.FlagSet, lookup func(string) (string, bool)
 				Mapping: src.mapping, Subscription: src.subscription, Schema: src.schema, JSONColumns: src.jsonColumns,
 			},
 			Database: src.settings.DBName, Table: src.settings.TableName, Concurrency: defaultServeWriterConcurrency,
-		}}
+		}, CreateMissingTable: true, Name: serveSourceName(src.name), Logger: logger, Metrics: f.metrics}
 		if src.action == singlestore.WarehouseActionKey {
 			sinkCfg.Warehouse = &singlestore.WarehouseConfig{Database: src.settings.DBName, Concurrency: defaultServeWriterConcurrency}
 		}
@@ -432,8 +441,12 @@ func (f *serveFlags) setup(fs *pflag.FlagSet, lookup func(string) (string, bool)
 	if linger == 0 {
 		linger = -1 // endpoint.GroupConfig: negative means no wait
 	}
-	clients := st.clients
-	st.cfg.Ready = func(ctx context.Context) error { return servePingAll(ctx, clients) }
+	sinks := st.sinks
+	names := make([]string, len(st.sources))
+	for i, src := range st.sources {
+		names[i] = serveSourceName(src.name)
+	}
+	st.cfg.Ready = func(ctx context.Context) error { return serveReadyAll(ctx, sinks, names) }
 	st.cfg.Logger = logger
 	st.cfg.MaxEventBytes, st.cfg.MaxBatchBytes, st.cfg.MaxBodyBytes, st.cfg.MaxInFlightBytes = f.eventBytes, f.batchBytes, f.bodyBytes, f.inFlight
 	st.cfg.Group = endpoint.GroupConfig{Disabled: !f.groupCommit, Linger: linger, MaxEvents: groupEvents, MaxConcurrentWrites: f.writeSlots}
@@ -593,15 +606,19 @@ func checkSources(ctx context.Context, st *serveSetup, out io.Writer, logger *sl
 	return nil
 }
 
-// servePingAll pings every Data API; the first failure is the error.
-func servePingAll(ctx context.Context, clients []*dataapi.Client) error {
-	errs := make([]error, len(clients))
+// serveReadyAll checks every source's destination with a real,
+// authenticated query of its table (adapter.Sink.Ready), at once; the error
+// names each source that is not ready and why.
+func serveReadyAll(ctx context.Context, sinks []*adapter.Sink, names []string) error {
+	errs := make([]error, len(sinks))
 	var wg sync.WaitGroup
-	for i, c := range clients {
+	for i, s := range sinks {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = c.Ping(ctx)
+			if err := s.Ready(ctx); err != nil {
+				errs[i] = fmt.Errorf("source %s: %w", names[i], err)
+			}
 		}()
 	}
 	wg.Wait()

@@ -229,8 +229,19 @@ func (b *backend) release(p *pool) {
 // the change.
 var sessionChanging = map[string]bool{"USE": true, "SET": true, "BEGIN": true, "START": true, "LOCK": true}
 
-// withConn runs f on a connection whose current database is database.
-func (b *backend) withConn(ctx context.Context, database, keyword string, f func(*sql.Conn) error) error {
+// withConn runs f on a connection whose current database is database,
+// passing it the context to run the statement under.
+//
+// On the embedded engine that context is never cancelled: when a cancelled
+// context makes the driver give up on a statement, it closes the connection
+// at once while the engine goes on running the statement in its session and
+// commits it later. Giving up would release b.serial early, and a
+// statement begun meanwhile on another session would commit against the
+// same old copy of the table: whichever commits last wins, and an
+// acknowledged write vanished (TestCancelledStatementLosesNoAcknowledgedWrite).
+// So the statement runs to its end, as it would on a server that does not
+// notice a client going away, and only then is the next one let in.
+func (b *backend) withConn(ctx context.Context, database, keyword string, f func(context.Context, *sql.Conn) error) error {
 	if b.engine != nil && database != "" && !slices.Contains(b.engine.DatabaseNames(), database) {
 		// The embedded engine matches names case-insensitively; the
 		// Data API's database field is case-sensitive.
@@ -246,11 +257,13 @@ func (b *backend) withConn(ctx context.Context, database, keyword string, f func
 		return err
 	}
 	defer conn.Close()
+	run := ctx
 	if b.engine != nil {
 		b.serial.Lock()
 		defer b.serial.Unlock()
+		run = context.WithoutCancel(ctx)
 	}
-	err = f(conn)
+	err = f(run, conn)
 	if sessionChanging[keyword] {
 		_ = conn.Raw(func(any) error { return driver.ErrBadConn }) // drop it from the pool
 	}

@@ -83,8 +83,8 @@ func BenchmarkInsert1000(b *testing.B) {
 				b.ReportAllocs()
 				b.SetBytes(int64(len(body)))
 				for b.Loop() {
-					err := srv.backend.withConn(context.Background(), db, "INSERT", func(c *sql.Conn) error {
-						_, err := c.ExecContext(context.Background(), query, req.Args...)
+					err := srv.backend.withConn(context.Background(), db, "INSERT", func(ctx context.Context, c *sql.Conn) error {
+						_, err := c.ExecContext(ctx, query, req.Args...)
 						return err
 					})
 					if err != nil {

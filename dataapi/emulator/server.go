@@ -369,8 +369,11 @@ func (s *Server) execute(ctx context.Context, ep endpoint, req *request) ([]byte
 			query = out
 		}
 	}
+	if s.backend.dialect == DialectMariaDB && (st.Keyword == "CREATE" || st.Keyword == "ALTER") {
+		query = noPadCollations(query)
+	}
 	var out []byte
-	err := s.backend.withConn(ctx, req.Database, st.Keyword, func(conn *sql.Conn) error {
+	err := s.backend.withConn(ctx, req.Database, st.Keyword, func(ctx context.Context, conn *sql.Conn) error {
 		var err error
 		if ep == epExec {
 			out, err = execJSON(ctx, conn, query, req.Args)

@@ -664,3 +664,30 @@ func columnDefinition(sql string, ent []token) bool {
 	}
 	return true
 }
+
+// noPadCollations rewrites COLLATE utf8mb4_bin to COLLATE utf8mb4_nopad_bin
+// for MariaDB, whose utf8mb4_bin is PAD SPACE ('a ' = 'a', so a unique key
+// would take "coll-abc " for "coll-abc"), while the column s2segment creates
+// asks for byte-exact comparison; utf8mb4_nopad_bin compares the same bytes
+// without padding. Only the word after COLLATE outside strings, quoted
+// identifiers and comments is changed.
+func noPadCollations(sql string) string {
+	sig := significant(scanSQL(sql))
+	var cuts []cut
+	for i := 0; i+1 < len(sig); i++ {
+		if !sig[i].is(sql, "COLLATE") {
+			continue
+		}
+		j := i + 1
+		if sig[j].isPunct(sql, '=') && j+1 < len(sig) {
+			j++
+		}
+		if sig[j].is(sql, "utf8mb4_bin") {
+			cuts = append(cuts, cut{start: sig[j].start, end: sig[j].end, with: "utf8mb4_nopad_bin"})
+		}
+	}
+	if len(cuts) == 0 {
+		return sql
+	}
+	return applyCuts(sql, cuts)
+}

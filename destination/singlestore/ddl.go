@@ -126,6 +126,20 @@ func QuoteIdentifier(name string) string {
 	return "`" + strings.ReplaceAll(name, "`", "``") + "`"
 }
 
+// KeyCollation is the collation of the messageId column in the tables
+// s2segment creates: utf8mb4_bin, the binary collation of SingleStore's
+// utf8mb4 (https://docs.singlestore.com/db/latest/reference/sql-reference/character-encoding/collations-supported/),
+// which compares code points, so that "coll-abc", "coll-ABC", "coll-àbc" and
+// "coll-ａbc" are four keys; the default collations (utf8mb4_general_ci and
+// the like) are case- and accent-insensitive and would take them for one
+// event and drop all but the first. SingleStore's documentation does not
+// state a pad attribute for its collations (its COLLATIONS view has no
+// PAD_ATTRIBUTE column); MySQL's and MariaDB's utf8mb4_bin are PAD SPACE,
+// which ignores trailing spaces, so the emulator creates the column with
+// MariaDB's utf8mb4_nopad_bin instead (the embedded engine's utf8mb4_bin
+// does not pad), and "coll-abc " stays a key of its own on both.
+const KeyCollation = "utf8mb4_bin"
+
 // CreateTableSQL returns the CREATE TABLE IF NOT EXISTS statement of the
 // table in the given schema. SchemaReference is Segment's statement (with
 // every identifier quoted); SchemaDedupe keys the table on messageId.
@@ -155,9 +169,9 @@ func createTableSQL(name string, s Schema) string {
 	var b strings.Builder
 	b.WriteString("CREATE TABLE IF NOT EXISTS " + name + " (\n")
 	if s == SchemaDedupe {
-		b.WriteString("  " + q("messageId") + " VARCHAR(255) NOT NULL,\n")
+		b.WriteString("  " + q("messageId") + " VARCHAR(255) CHARACTER SET utf8mb4 COLLATE " + KeyCollation + " NOT NULL,\n")
 	} else {
-		b.WriteString("  " + q("messageId") + " TEXT NOT NULL,\n")
+		b.WriteString("  " + q("messageId") + " TEXT NOT NULL,\n") // Segment's statement: no key, nothing compared
 	}
 	b.WriteString("  " + q("timestamp") + " DATETIME(6) NOT NULL,\n")
 	b.WriteString("  " + q("type") + " TEXT NOT NULL,\n")

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/s2segment/s2segment/destination"
@@ -129,7 +131,7 @@ func (e *Encoder) AppendRow(dst []byte, p *destination.Payload) ([]byte, error) 
 			if e.opts.JSONColumns == JSONString {
 				dst = appendJSONString(dst, v.Raw)
 			} else {
-				dst = append(dst, v.Raw...)
+				dst = appendJSONText(dst, v.Raw)
 			}
 		default:
 			if v.Type != gjson.String {
@@ -193,12 +195,92 @@ func appendPadded(dst []byte, v, width int) []byte {
 	return append(dst, b...)
 }
 
+// appendJSONText appends the JSON text s of a JSON column with every
+// supplementary-plane character written as a UTF-16 escape pair
+// ("\uD83D\uDE00") turned into its raw UTF-8 bytes: users of SingleStore's
+// Laravel driver report that such escapes break in a JSON column while the
+// raw bytes are stored correctly (singlestore-labs/singlestoredb-laravel-driver
+// issue 56). Every other byte,
+// other escapes and lone surrogates included, is copied as it is. Text
+// without a "\u" is copied in one append.
+func appendJSONText(dst []byte, s string) []byte {
+	i := indexPair(s, 0)
+	if i < 0 {
+		return append(dst, s...)
+	}
+	last := 0
+	for i >= 0 {
+		dst = append(dst, s[last:i]...)
+		dst = utf8.AppendRune(dst, pairRune(s[i:]))
+		last = i + 12
+		i = indexPair(s, last)
+	}
+	return append(dst, s[last:]...)
+}
+
+// indexPair returns the offset, from from on, of the next escape pair of a
+// high and a low surrogate in JSON text s, or -1. Backslashes come only in
+// pairs with the byte they escape, so a scan that steps over each escape
+// never mistakes an escaped backslash followed by "u" for an escape.
+func indexPair(s string, from int) int {
+	for i := from; i < len(s); i++ {
+		j := strings.IndexByte(s[i:], '\\')
+		if j < 0 {
+			return -1
+		}
+		i += j
+		if i+12 <= len(s) && s[i+1] == 'u' && s[i+6] == '\\' && s[i+7] == 'u' {
+			hi, ok1 := hex4(s[i+2 : i+6])
+			lo, ok2 := hex4(s[i+8 : i+12])
+			if ok1 && ok2 && hi >= 0xD800 && hi < 0xDC00 && lo >= 0xDC00 && lo < 0xE000 {
+				return i
+			}
+		}
+		i++ // skip the escaped byte
+	}
+	return -1
+}
+
+// pairRune decodes the escape pair at the start of s.
+func pairRune(s string) rune {
+	hi, _ := hex4(s[2:6])
+	lo, _ := hex4(s[8:12])
+	return utf16.DecodeRune(rune(hi), rune(lo))
+}
+
+func hex4(s string) (uint16, bool) {
+	var v uint16
+	for i := 0; i < 4; i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		case c >= 'A' && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		v = v<<4 | uint16(c)
+	}
+	return v, true
+}
+
 // appendJSONString appends s as a JSON string. s is JSON text, so it is
 // valid UTF-8 and has no raw control characters except the white space
-// JSON allows between tokens.
+// JSON allows between tokens. Escape pairs of supplementary-plane
+// characters in s are turned into raw UTF-8 first (see appendJSONText).
 func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
+	next := indexPair(s, 0)
 	for i := 0; i < len(s); i++ {
+		if i == next {
+			dst = utf8.AppendRune(dst, pairRune(s[i:]))
+			i += 11
+			next = indexPair(s, i+1)
+			continue
+		}
 		c := s[i]
 		switch c {
 		case '"', '\\':

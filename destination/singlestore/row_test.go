@@ -98,7 +98,7 @@ func TestDDL(t *testing.T) {
 		") AUTOSTATS_CARDINALITY_MODE=PERIODIC AUTOSTATS_HISTOGRAM_MODE=CREATE SQL_MODE='STRICT_ALL_TABLES';", ref)
 	dd, err := CreateTableSQL("segment_data", SchemaDedupe)
 	require.NoError(t, err)
-	assert.Contains(t, dd, "`messageId` VARCHAR(255) NOT NULL,")
+	assert.Contains(t, dd, "`messageId` VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,")
 	assert.Contains(t, dd, "SHARD KEY (`messageId`),\n  UNIQUE KEY (`messageId`) USING HASH,\n  SORT KEY (`timestamp`)\n)")
 
 	in, err := CreateTableInSQL("analytics", "segment_data", SchemaReference)

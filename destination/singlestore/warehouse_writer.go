@@ -197,6 +197,11 @@ func (w *WarehouseWriter) Write(ctx context.Context, events [][]byte) *destinati
 		}
 	}
 	if len(refs) == 0 {
+		for i := range ms.Results {
+			if ms.Results[i].Unset() { // read, and nothing to write
+				ms.Succeed(i)
+			}
+		}
 		return ms
 	}
 	rowErr := make([]error, len(refs))
@@ -235,6 +240,11 @@ func (w *WarehouseWriter) Write(ctx context.Context, events [][]byte) *destinati
 		}
 	}
 	for i := range events {
+		// Results start unset (they fail closed): an event read without
+		// error none of whose rows failed is written.
+		if ms.Results[i].Unset() && !failed[i] {
+			ms.Succeed(i)
+		}
 		if ms.Results[i].Status == 200 && len(tables[i]) > 0 {
 			b, _ := json.Marshal(map[string][]string{"tables": tables[i]})
 			ms.Results[i].Body = b

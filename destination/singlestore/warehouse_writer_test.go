@@ -185,7 +185,12 @@ func TestOneBadRowDoesNotFailItsNeighbours(t *testing.T) {
 			ms := w.Write(context.Background(), evs)
 			for i, r := range ms.Results {
 				if i == 4 {
-					assert.Equal(t, 400, r.Status, r.ErrorMessage)
+					// Failed alone. MariaDB names the CHECK failure (errno
+					// 4025): final 400. The embedded engine answers its
+					// generic errno 1105, which does not say the value is at
+					// fault: kept for a retry (503) rather than dropped.
+					assert.Contains(t, []int{400, 503}, r.Status, r.ErrorMessage)
+					assert.Equal(t, r.Status == 503, r.Retryable(), r.ErrorMessage)
 					continue
 				}
 				assert.Equal(t, 200, r.Status, "event %d: %s", i, r.ErrorMessage)

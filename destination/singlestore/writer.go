@@ -152,6 +152,30 @@ func (w *Writer) CreateTable(ctx context.Context) error {
 	return nil
 }
 
+// ProbeSQL is the statement Probe runs: it reads no row, yet the server
+// must accept the credentials, find the database and the table and allow
+// reading it.
+func ProbeSQL(database, table string) string {
+	return "SELECT 1 FROM " + QuoteIdentifier(database) + "." + QuoteIdentifier(table) + " LIMIT 0"
+}
+
+// Probe checks that the table can be reached with the writer's credentials:
+// one authenticated query (ProbeSQL) that reads no row. Its error is the
+// Data API's (errors.Is with dataapi.ErrUnauthorized, ErrMissingTable …).
+func (w *Writer) Probe(ctx context.Context) error {
+	q := ProbeSQL(w.database, w.table)
+	var err error
+	if qr, ok := w.exec.(Querier); ok {
+		_, err = qr.QueryRows(ctx, q)
+	} else {
+		_, err = w.exec.Exec(ctx, q)
+	}
+	if err != nil {
+		return fmt.Errorf("probing table %s.%s: %w", QuoteIdentifier(w.database), QuoteIdentifier(w.table), err)
+	}
+	return nil
+}
+
 // Write runs events (raw JSON objects, each checked once by the action:
 // malformed, invalid UTF-8 or deeper than destination.MaxDepth is a 400
 // for that event; Write never recurses on an event, whatever its depth)
@@ -167,10 +191,16 @@ func (w *Writer) CreateTable(ctx context.Context) error {
 //     values the table cannot hold (a timestamp that is not a date);
 //   - 413 PAYLOAD_TOO_LARGE, for an event whose row cannot fit in any
 //     request, or that the server refuses alone as too large;
-//   - the Data API's status and message ("Failed to insert data: …") for a
-//     request it refused, marked RETRYABLE_ERROR when sending it again may
-//     succeed (408, 429, 5xx but 501 and 505), and 408 SELF_TIMEOUT when ctx
-//     ends first.
+//   - 400 PAYLOAD_VALIDATION_FAILED with the database's reason, for a row
+//     the database refused alone for one of its own values;
+//   - a retryable failure for everything else the database did not write
+//     (see sendResult): 503 RETRYABLE_ERROR when the destination itself
+//     fails (credentials, privileges, a missing table, an answer that is
+//     not the Data API's; Err matches destination.ErrUnavailable), the
+//     answer's status for a 408, 429 or 5xx, and 408 SELF_TIMEOUT when ctx
+//     ends first;
+//   - a retryable 500 (an unset result) for an event the writer did not
+//     account for: results fail closed.
 //
 // The events must not be modified until Write returns; results keep slices
 // of them (Sent).
@@ -332,31 +362,51 @@ func rowResult(err error) destination.Result {
 	}
 }
 
-// sendResult maps the error of a row the Data API did not write.
+// sendResult maps the error of a row the Data API did not write. Only two
+// failures are the event's own, and final: a row too large for any request
+// (413), and a row the database refused alone for one of its values
+// (dataapi.ValueFault: too long, out of range, not JSON…; 400 with the
+// database's reason). Everything else leaves the event unwritten through no
+// fault of its own and is retryable, so that its sender keeps it:
+//
+//   - a failure of the destination's set-up (dataapi.SetupFault: refused
+//     credentials or privileges, a missing database or table, an answer that
+//     is not the Data API's, an unverifiable certificate) is 503
+//     RETRYABLE_ERROR, its Err matching destination.ErrUnavailable;
+//   - a retryable answer (408, 429, 5xx) keeps its status, RETRYABLE_ERROR;
+//   - ctx ending first is 408 SELF_TIMEOUT;
+//   - any other refusal, or no answer at all, is 503 RETRYABLE_ERROR.
 func sendResult(ctx context.Context, err error, payload []byte) destination.Result {
 	r := destination.Result{Sent: payload, Err: err, ErrorReporter: destination.ReporterDestination}
 	var api *dataapi.APIError
+	isAPI := errors.As(err, &api)
 	switch {
 	case errors.Is(err, dataapi.ErrRequestTooLarge):
 		r.Status, r.ErrorType = 413, "PAYLOAD_TOO_LARGE"
 		r.ErrorMessage = "Failed to insert data: the Data API refused the event as too large."
-	case errors.As(err, &api):
-		r.Status = api.StatusCode
-		if r.Status < 400 {
-			r.Status = 500
+	case dataapi.ValueFault(err):
+		r.Status, r.ErrorType = 400, destination.TypePayloadValidationFailed
+		r.ErrorMessage = "Failed to insert data: the database refused a value of the event: " + apiText(api)
+	case dataapi.SetupFault(err):
+		r.Status, r.ErrorType = 503, destination.TypeRetryableError
+		r.Err = fmt.Errorf("%w: %w", destination.ErrUnavailable, err)
+		msg := err.Error()
+		if isAPI {
+			msg = fmt.Sprintf("%d %s", api.StatusCode, apiText(api))
 		}
-		r.ErrorType = destination.ErrorTypeFor(r.Status)
-		if api.Retryable {
-			r.ErrorType = destination.TypeRetryableError
-		}
-		msg := api.Message
-		if api.Errno != 0 {
-			msg = fmt.Sprintf("Error %d (%s): %s", api.Errno, api.SQLState, api.Message)
-		}
-		r.ErrorMessage = "Failed to insert data: " + msg
+		r.ErrorMessage = "Failed to insert data: the destination cannot take writes (" + msg + "); the event is kept for a retry"
+	case isAPI && api.Retryable:
+		r.Status, r.ErrorType = api.StatusCode, destination.TypeRetryableError
+		r.ErrorMessage = "Failed to insert data: " + apiText(api)
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled), ctx.Err() != nil:
 		r.Status, r.ErrorType = 408, destination.TypeSelfTimeout
 		r.ErrorMessage = "Failed to insert data: " + err.Error()
+	case isAPI:
+		// A refusal that is neither the value's fault nor known to be the
+		// set-up's (an engine's generic 1105 on a single row, say): the
+		// event may be fine, so it is not dropped.
+		r.Status, r.ErrorType = 503, destination.TypeRetryableError
+		r.ErrorMessage = "Failed to insert data: " + apiText(api)
 	default:
 		// The request did not get an answer (connection refused, reset,
 		// timeout) even after the client's retries: worth trying later.
@@ -364,4 +414,15 @@ func sendResult(ctx context.Context, err error, payload []byte) destination.Resu
 		r.ErrorMessage = "Failed to insert data: " + err.Error()
 	}
 	return r
+}
+
+// apiText is the database's message with its error number and SQLSTATE.
+func apiText(api *dataapi.APIError) string {
+	if api == nil {
+		return ""
+	}
+	if api.Errno != 0 {
+		return fmt.Sprintf("Error %d (%s): %s", api.Errno, api.SQLState, api.Message)
+	}
+	return api.Message
 }

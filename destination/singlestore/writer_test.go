@@ -232,15 +232,17 @@ func TestWriterDataAPIErrors(t *testing.T) {
 		[]byte(`{"type":"track","messageId":"m2","timestamp":"2025-07-07T10:19:25Z"}`),
 	}
 
-	// No table: the SQL error is every written row's, not retryable; the
-	// invalid event keeps its own 400.
+	// No table: a failure of the destination, not of the event: retryable
+	// 503 matching ErrUnavailable; the invalid event keeps its own 400.
 	_, client := newEmulator(t, emulator.Config{})
 	w, err := NewWriter(NewExecutor(client), WriterConfig{Database: testDB, Table: "missing"})
 	require.NoError(t, err)
 	ms := w.Write(ctx, evs)
-	assert.Equal(t, 400, ms.Results[0].Status)
-	assert.Contains(t, ms.Results[0].ErrorMessage, "Failed to insert data: Error 1146")
-	assert.False(t, ms.Results[0].Retryable())
+	assert.Equal(t, 503, ms.Results[0].Status)
+	assert.Contains(t, ms.Results[0].ErrorMessage, "Failed to insert data: the destination cannot take writes (400 Error 1146")
+	assert.True(t, ms.Results[0].Retryable())
+	assert.ErrorIs(t, ms.Results[0].Err, destination.ErrUnavailable)
+	assert.ErrorIs(t, ms.Results[0].Err, dataapi.ErrMissingTable)
 	assert.Equal(t, destination.ReporterDestination, ms.Results[0].ErrorReporter)
 	assert.Equal(t, `The root value is missing the required field 'event'. The root value must match "then" schema.`, ms.Results[1].ErrorMessage)
 

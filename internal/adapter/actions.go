@@ -117,7 +117,10 @@ func (a *Actions) Sink(settings, mapping []byte, subscription string) (endpoint.
 			Table:       s.TableName,
 			Concurrency: a.cfg.Concurrency,
 		},
-		ReportSent: true,
+		ReportSent:         true,
+		CreateMissingTable: true,
+		Logger:             a.cfg.Connection.Logger,
+		Metrics:            a.cfg.Connection.Metrics,
 	})
 	if err != nil {
 		return nil, &sinkError{err: err}

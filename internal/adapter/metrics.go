@@ -13,11 +13,12 @@ import (
 // that is let go (Retire) leaves its figures in the sums, so the counters
 // only grow. The zero value is not usable; call NewClientMetrics.
 type ClientMetrics struct {
-	mu      sync.Mutex
-	live    map[*dataapi.Client]struct{}
-	retired dataapi.Stats
+	mu          sync.Mutex
+	live        map[*dataapi.Client]struct{}
+	retired     dataapi.Stats
+	unavailable map[string]int64 // by reason
 
-	requests, retries, splits, bytes, failures *prometheus.Desc
+	requests, retries, splits, bytes, failures, unavail *prometheus.Desc
 }
 
 // NewClientMetrics returns an empty collector.
@@ -26,13 +27,41 @@ func NewClientMetrics() *ClientMetrics {
 		return prometheus.NewDesc("s2segment_dataapi_"+name, help, nil, nil)
 	}
 	return &ClientMetrics{
-		live:     make(map[*dataapi.Client]struct{}),
+		live:        make(map[*dataapi.Client]struct{}),
+		unavailable: make(map[string]int64),
+		unavail: prometheus.NewDesc("s2segment_destination_unavailable_total",
+			"Events answered with a retryable status because the destination itself failed (refused credentials or privileges, "+
+				"a missing database or table, an answer that is not the Data API's, an unverifiable certificate), by reason; "+
+				"a probe of /readyz that met such a failure counts 0 events but creates the series.",
+			[]string{"reason"}, nil),
 		requests: d("requests_total", "HTTP requests sent to Data APIs, retries and split halves included."),
 		retries:  d("retries_total", "Data API requests that were tried again after a transport error, 408, 429 or 5xx."),
 		splits:   d("splits_total", "Batches split in halves after a Data API answered that the body was too large."),
 		bytes:    d("sent_bytes_total", "Request body bytes sent to Data APIs."),
 		failures: d("failures_total", "Data API calls that ended in an error after their retries."),
 	}
+}
+
+// countUnavailable adds n events failed because the destination failed
+// for reason.
+func (m *ClientMetrics) countUnavailable(reason string, n int) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	m.unavailable[reason] += int64(n)
+	m.mu.Unlock()
+}
+
+// Unavailable returns the events counted by countUnavailable, by reason.
+func (m *ClientMetrics) Unavailable() map[string]int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]int64, len(m.unavailable))
+	for k, v := range m.unavailable {
+		out[k] = v
+	}
+	return out
 }
 
 // track adds a client to the sums.
@@ -81,7 +110,7 @@ func (m *ClientMetrics) Total() dataapi.Stats {
 
 // Describe implements prometheus.Collector.
 func (m *ClientMetrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.requests, m.retries, m.splits, m.bytes, m.failures} {
+	for _, d := range []*prometheus.Desc{m.requests, m.retries, m.splits, m.bytes, m.failures, m.unavail} {
 		ch <- d
 	}
 }
@@ -94,5 +123,8 @@ func (m *ClientMetrics) Collect(ch chan<- prometheus.Metric) {
 		n int64
 	}{{m.requests, t.Requests}, {m.retries, t.Retries}, {m.splits, t.Splits}, {m.bytes, t.BytesSent}, {m.failures, t.Failures}} {
 		ch <- prometheus.MustNewConstMetric(v.d, prometheus.CounterValue, float64(v.n))
+	}
+	for reason, n := range m.Unavailable() {
+		ch <- prometheus.MustNewConstMetric(m.unavail, prometheus.CounterValue, float64(n), reason)
 	}
 }

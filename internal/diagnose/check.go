@@ -170,7 +170,8 @@ func (e *CheckError) concerns(msg string, settings ...string) *CheckError {
 
 // columnsSQL reads the table's columns.
 const columnsSQL = "SELECT COLUMN_NAME AS name, DATA_TYPE AS dataType, COLUMN_TYPE AS columnType, " +
-	"IS_NULLABLE AS nullable, COLUMN_KEY AS columnKey, COLUMN_DEFAULT AS defaultValue, EXTRA AS extra " +
+	"IS_NULLABLE AS nullable, COLUMN_KEY AS columnKey, COLUMN_DEFAULT AS defaultValue, EXTRA AS extra, " +
+	"CHARACTER_SET_NAME AS charset, COLLATION_NAME AS collation " +
 	"FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION"
 
 // Check does what Segment's testAuthentication does, and says why when it
@@ -212,6 +213,7 @@ func Check(ctx context.Context, c Conn, t Target) (*CheckResult, error) {
 	}
 	diffs, warnings := CompareColumns(cols, t.Schema)
 	res.Warnings = append(res.Warnings, warnings...)
+	res.Warnings = append(res.Warnings, TextWarnings(cols, readDatabaseCharset(ctx, c, t), t)...)
 	if len(diffs) > 0 {
 		return nil, mismatch(t, diffs, res.Created)
 	}
@@ -233,12 +235,28 @@ func readColumns(ctx context.Context, c Conn, t Target) ([]Column, error) {
 			Nullable:   strings.EqualFold(jsonText(r["nullable"]), "YES"),
 			Key:        strings.ToUpper(jsonText(r["columnKey"])),
 			Extra:      jsonText(r["extra"]),
+			Charset:    strings.ToLower(jsonText(r["charset"])),
+			Collation:  strings.ToLower(jsonText(r["collation"])),
 		}
 		d := r["defaultValue"]
 		col.HasDefault = len(d) > 0 && string(d) != "null"
 		cols = append(cols, col)
 	}
 	return cols, nil
+}
+
+// schemaCharsetSQL reads a database's default character set.
+const schemaCharsetSQL = "SELECT DEFAULT_CHARACTER_SET_NAME AS charset FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?"
+
+// readDatabaseCharset returns the default character set of t's database
+// in lower case, or "" when it cannot be read (the check then says nothing
+// about it).
+func readDatabaseCharset(ctx context.Context, c Conn, t Target) string {
+	rows, err := c.QueryRows(ctx, schemaCharsetSQL, t.Database)
+	if err != nil || len(rows) == 0 {
+		return ""
+	}
+	return strings.ToLower(jsonText(rows[0]["charset"]))
 }
 
 // jsonText returns a JSON string's text, or the raw JSON of anything else

@@ -23,6 +23,9 @@ type Column struct {
 	// information_schema's EXTRA (auto_increment, generated columns).
 	HasDefault bool
 	Extra      string
+	// Charset and Collation are the column's character set and collation
+	// in lower case ("" for columns that have none, such as DATETIME).
+	Charset, Collation string
 }
 
 // ColumnDiff is one way a table differs from what the writer inserts into.
@@ -191,4 +194,71 @@ func SettingsFields(err error) map[string]string {
 		return nil
 	}
 	return fields
+}
+
+// fourByteCharsets are the character sets that store every Unicode
+// character, those outside the Basic Multilingual Plane (emoji) included.
+// "binary" stores bytes as they are.
+var fourByteCharsets = map[string]bool{"utf8mb4": true, "binary": true}
+
+// TextWarnings says what about a table's text would lose events or merge
+// them, each with the statement that fixes it:
+//
+//   - the database's default character set (dbCharset, "" when unknown)
+//     cannot store 4-byte characters: tables created in it later refuse
+//     emoji (MariaDB and MySQL answer Error 1366 at write time);
+//   - a text or JSON column of the table cannot store them;
+//   - in the dedupe schema, the messageId key does not compare bytes (a
+//     collation that is not binary, *_bin), so events whose ids differ only
+//     in case, accents or width are taken for one and all but the first are
+//     dropped.
+func TextWarnings(cols []Column, dbCharset string, t Target) []string {
+	var out []string
+	db := singlestore.QuoteIdentifier(t.Database)
+	table := t.qualifiedTable()
+	if dbCharset != "" && !fourByteCharsets[dbCharset] {
+		out = append(out, fmt.Sprintf("database %s has the default character set %s, which cannot store 4-byte characters such as emoji: "+
+			"tables created in it refuse events that hold them; fix it with: ALTER DATABASE %s CHARACTER SET utf8mb4", db, dbCharset, db))
+	}
+	var narrow []string
+	for _, c := range cols {
+		if c.Charset != "" && !fourByteCharsets[c.Charset] {
+			narrow = append(narrow, c.Name+" ("+c.Charset+")")
+		}
+	}
+	// modifyKey is the statement that gives the dedupe key its binary
+	// collation back.
+	modifyKey := ""
+	if t.Schema == singlestore.SchemaDedupe {
+		for _, c := range cols {
+			if strings.EqualFold(c.Name, "messageId") {
+				typ := c.ColumnType
+				if typ == "" {
+					typ = "varchar(255)"
+				}
+				modifyKey = fmt.Sprintf("ALTER TABLE %s MODIFY %s %s CHARACTER SET utf8mb4 COLLATE %s NOT NULL",
+					table, singlestore.QuoteIdentifier(c.Name), strings.ToUpper(typ), singlestore.KeyCollation)
+			}
+		}
+	}
+	const shardKeyNote = " (where a shard-key column cannot be changed, as in SingleStore, create a new table with s2segment check --table and copy the rows with INSERT … SELECT)"
+	if len(narrow) > 0 {
+		fix := "ALTER TABLE " + table + " CONVERT TO CHARACTER SET utf8mb4"
+		if modifyKey != "" {
+			fix += ", then " + modifyKey + " (CONVERT gives every text column the default collation, which is not binary)"
+		}
+		out = append(out, fmt.Sprintf("table %s has text columns that cannot store 4-byte characters such as emoji: %s; events that hold them are refused "+
+			"(Error 1366) and kept for a retry; fix it with: %s", table, strings.Join(narrow, ", "), fix))
+	}
+	for _, c := range cols {
+		// Only a key compares: a keyless messageId (Segment's table) is
+		// warned about as such by CompareColumns.
+		if modifyKey == "" || !strings.EqualFold(c.Name, "messageId") || c.Key == "" || c.Collation == "" || strings.HasSuffix(c.Collation, "_bin") {
+			continue
+		}
+		out = append(out, fmt.Sprintf("table %s compares messageId with the collation %s, which is not binary: events whose ids differ only in case, "+
+			"accents or width (coll-abc, coll-ABC, coll-àbc) are taken for one and all but the first are dropped; fix it with: %s%s",
+			table, c.Collation, modifyKey, shardKeyNote))
+	}
+	return out
 }

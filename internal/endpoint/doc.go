@@ -19,8 +19,9 @@
 // Basic auth ("writeKey:") or "writeKey" in the body. The write key is removed
 // from the events. As Segment's API does on receipt, a single-event route sets
 // "type" from the route when the event has none, every event gets
-// "messageId" ("api-…"), "timestamp" and "receivedAt" (server time) when it
-// has none, and a batch's top-level context and integrations are merged into
+// "messageId", "timestamp" and "receivedAt" (server time) when it has none
+// (the messageId is "api-" and a digest of the event as sent, so that a resend
+// after a lost answer is the same event; see newMessageID), and a batch's top-level context and integrations are merged into
 // each event (the event's own keys win). Every batch event needs a "type".
 // The merge is lazy: events are merged as they are handed to the Sink, a
 // group (GroupConfig.MaxBytes, or the body's size when larger) at a time, so
@@ -52,8 +53,12 @@
 // written or have failed, so the sender's retry is the only queue and a crash
 // loses nothing that was acknowledged. Each event ends with a Result; a result
 // is final when the event was written (2xx) or failed in a way a retry would
-// not change (invalid, too large, refused by the database), and retryable
-// otherwise (a timed-out or failed request to the database).
+// not change (invalid, too large, refused by the database for one of its own
+// values), and retryable otherwise: a timed-out or failed request to the
+// database, and any failure of the destination itself (refused credentials or
+// privileges, a missing database or table, an answer that is not the Data
+// API's), which is never the event's fault. A result nobody set is a
+// retryable 500: results fail closed.
 //
 //   - 200: every event has a final result. Like Segment's API, the Tracking
 //     API and webhooks answer {"success":true} even when some events were

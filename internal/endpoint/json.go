@@ -1,6 +1,7 @@
 package endpoint
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -176,7 +177,9 @@ type eventEdits struct {
 	typ        string // set "type" to this when the event has none ("" for no change)
 	fill       bool   // set messageId, timestamp and receivedAt when absent
 	receivedAt string // server time, RFC 3339 with milliseconds, UTC
-	messageID  func() string
+	// messageID returns the messageId of an event that has none, from the
+	// event's content (see contentMessageID).
+	messageID func(content []byte) string
 }
 
 // editEvent returns ev (a JSON object) with "writeKey" removed and the edits
@@ -222,7 +225,20 @@ func editEvent(ev []byte, e *eventEdits) []byte {
 		str("type", e.typ)
 	}
 	if addID {
-		str("messageId", e.messageID())
+		// The id is derived from what the sender sent (the route's type
+		// and every member but writeKey, in order), before the server's
+		// own timestamp and receivedAt are added: a resend of the same
+		// event after a lost answer gets the same id and is deduplicated.
+		h := sha256.New()
+		h.Write([]byte(e.typ))
+		h.Write([]byte{0})
+		for _, m := range ms {
+			if m.key != "writeKey" {
+				h.Write(ev[m.start:m.end])
+				h.Write([]byte{0})
+			}
+		}
+		str("messageId", e.messageID(h.Sum(nil)))
 	}
 	if addTS {
 		str("timestamp", e.receivedAt)

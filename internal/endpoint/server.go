@@ -3,7 +3,6 @@ package endpoint
 import (
 	"compress/gzip"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/tls"
@@ -23,6 +22,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/net/netutil"
+
+	"github.com/s2segment/s2segment/destination"
 )
 
 // ErrClosed is returned by Serve once the server has been shut down.
@@ -58,7 +59,7 @@ type Server struct {
 	closed     chan struct{} // closed when Shutdown has finished
 
 	now   func() time.Time
-	newID func() string
+	newID func(digest []byte) string
 }
 
 // source is a configured Source with its committer.
@@ -527,10 +528,12 @@ func (s *Server) outcome(results []Result, allow429 bool) (int, time.Duration) {
 	return status, after
 }
 
-// retried reports whether every sender retries status: 5xx except 501 and
-// 505, the rule Segment's pipeline follows.
+// retried reports whether status can be passed on to the sender as the
+// answer of a request to retry: a 5xx that Segment retries
+// (destination.Retryable, the module's one rule). Other retryable statuses
+// (408, 423) are answered 503, which every sender retries.
 func retried(status int) bool {
-	return status >= 500 && status <= 599 && status != 501 && status != 505
+	return status >= 500 && destination.Retryable(status)
 }
 
 // answerEvents answers a Tracking API or webhook request: {"success":true}
@@ -698,10 +701,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
-// newMessageID returns a messageId for an event that came without one, in
-// the "api-" form Segment's API uses.
-func newMessageID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return "api-" + hex.EncodeToString(b[:])
+// newMessageID returns the messageId of an event that came without one, in
+// the "api-" form Segment's API uses: "api-" and 32 hex digits of the
+// SHA-256 of the event's content as sent (its route's type and its members
+// but writeKey, in order; see editEvent). Segment's API picks a random id,
+// so a resend after a lost answer would be a second event; here the same
+// event sent again gets the same id, and the dedupe table keeps one row.
+// Two events that are the same byte for byte and carry no messageId are
+// therefore one event; a sender that means two must give them ids (or
+// timestamps) of their own.
+func newMessageID(digest []byte) string {
+	return "api-" + hex.EncodeToString(digest[:16])
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"time"
+
+	"github.com/s2segment/s2segment/destination"
 )
 
 // Sink writes events for one destination configuration (settings, mapping
@@ -90,58 +92,23 @@ type errorTyper interface {
 	ErrorType() string
 }
 
-// normalize returns r with the guarantees the rest of the server relies on.
+// normalize returns r with the guarantees the rest of the server relies on:
+// a result nobody set is a retryable 500 (results fail closed), a success is
+// never retryable, and a failure whose status Segment retries
+// (destination.Retryable, the module's one rule) is retryable whatever the
+// Sink said.
 func (r Result) normalize() Result {
 	switch {
 	case r.Status == 0:
-		return Result{Status: 500, ErrorType: "INTERNAL_SERVER_ERROR", Message: "the sink returned no result for the event", Retryable: true}
+		return Result{Status: 500, ErrorType: destination.TypeRetryableError, Message: "the sink returned no result for the event", Retryable: true}
 	case r.OK():
 		r.Retryable = false
+	case destination.Retryable(r.Status):
+		r.Retryable = true
 	}
 	return r
 }
 
-// errorTypeFor returns Segment's error type for an HTTP status, as
-// actions-core's getErrorCodeFromHttpStatus does for the statuses that occur
-// here.
-func errorTypeFor(status int) string {
-	switch status {
-	case 400:
-		return "BAD_REQUEST"
-	case 401:
-		return "UNAUTHORIZED"
-	case 403:
-		return "FORBIDDEN"
-	case 404:
-		return "NOT_FOUND"
-	case 408:
-		return "REQUEST_TIMEOUT"
-	case 409:
-		return "CONFLICT"
-	case 413:
-		return "PAYLOAD_TOO_LARGE"
-	case 422:
-		return "UNPROCESSABLE_ENTITY"
-	case 423:
-		return "LOCKED"
-	case 429:
-		return "TOO_MANY_REQUESTS"
-	case 499:
-		return "CANCELLED"
-	case 500:
-		return "INTERNAL_SERVER_ERROR"
-	case 501:
-		return "NOT_IMPLEMENTED"
-	case 502:
-		return "BAD_GATEWAY"
-	case 503:
-		return "SERVICE_UNAVAILABLE"
-	case 504:
-		return "GATEWAY_TIMEOUT"
-	case 505:
-		return "HTTP_VERSION_NOT_SUPPORTED"
-	case 507:
-		return "INSUFFICIENT_STORAGE"
-	}
-	return "UNKNOWN_ERROR"
-}
+// errorTypeFor returns Segment's error type for an HTTP status, from the
+// module's one table (destination.ErrorTypeFor).
+func errorTypeFor(status int) string { return destination.ErrorTypeFor(status) }

@@ -31,7 +31,7 @@ func trackingServer(t *testing.T, cfg Config) (*Server, *memSink, *memSink, stri
 	require.NoError(t, err)
 	var n atomic.Int64
 	s.now = func() time.Time { return fixedNow }
-	s.newID = func() string { return "api-" + strconv.FormatInt(n.Add(1), 10) }
+	s.newID = func([]byte) string { return "api-" + strconv.FormatInt(n.Add(1), 10) }
 	return s, sink, other, serve(t, s).URL
 }
 
@@ -263,7 +263,7 @@ func TestTrackingRetryableFailures(t *testing.T) {
 }
 
 func TestEditEvent(t *testing.T) {
-	edits := &eventEdits{typ: "track", fill: true, receivedAt: "NOW", messageID: func() string { return "ID" }}
+	edits := &eventEdits{typ: "track", fill: true, receivedAt: "NOW", messageID: func([]byte) string { return "ID" }}
 	tests := []struct {
 		name  string
 		edits *eventEdits
@@ -275,7 +275,7 @@ func TestEditEvent(t *testing.T) {
 		{"drops writeKey", edits, `{"type":"x","writeKey":"k","messageId":"m","timestamp":"t","receivedAt":"r"}`, `{"type":"x","messageId":"m","timestamp":"t","receivedAt":"r"}`},
 		{"keeps raw numbers and escapes", edits, `{"type":"x","messageId":"m","timestamp":"t","receivedAt":"r","n":1.50e300,"s":"\u00e9\"","writeKey":"k"}`, `{"type":"x","messageId":"m","timestamp":"t","receivedAt":"r","n":1.50e300,"s":"\u00e9\""}`},
 		{"escaped key is still writeKey", edits, `{"type":"x","messageId":"m","timestamp":"t","receivedAt":"r","write\u004bey":"k"}`, `{"type":"x","messageId":"m","timestamp":"t","receivedAt":"r"}`},
-		{"no type edit for batch events", &eventEdits{fill: true, receivedAt: "NOW", messageID: func() string { return "ID" }}, `{"event":"E"}`, `{"messageId":"ID","timestamp":"NOW","receivedAt":"NOW","event":"E"}`},
+		{"no type edit for batch events", &eventEdits{fill: true, receivedAt: "NOW", messageID: func([]byte) string { return "ID" }}, `{"event":"E"}`, `{"messageId":"ID","timestamp":"NOW","receivedAt":"NOW","event":"E"}`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -284,4 +284,21 @@ func TestEditEvent(t *testing.T) {
 			assert.True(t, gjson.ValidBytes(got))
 		})
 	}
+}
+
+// TestContentMessageID: an event without a messageId gets one derived from
+// what was sent, so a resend (a later receivedAt) gets the same id, and
+// another event, or the same on another route, gets another.
+func TestContentMessageID(t *testing.T) {
+	id := func(typ, ev, now string) string {
+		out := editEvent([]byte(ev), &eventEdits{typ: typ, fill: true, receivedAt: now, messageID: newMessageID})
+		return gjson.GetBytes(out, "messageId").Str
+	}
+	a := id("track", `{"event":"E","userId":"u","writeKey":"k1"}`, "T1")
+	assert.Regexp(t, `^api-[0-9a-f]{32}$`, a)
+	assert.Equal(t, a, id("track", `{"event":"E","userId":"u","writeKey":"k1"}`, "T2"), "a resend gets the same id")
+	assert.Equal(t, a, id("track", `{"event":"E","userId":"u","writeKey":"k2"}`, "T2"), "the write key is not content")
+	assert.NotEqual(t, a, id("track", `{"event":"E","userId":"v"}`, "T1"))
+	assert.NotEqual(t, a, id("page", `{"event":"E","userId":"u"}`, "T1"), "the route's type is content")
+	assert.NotEqual(t, a, id("track", `{"event":"E","userId":"u","timestamp":"2024-01-01T00:00:00Z"}`, "T1"))
 }

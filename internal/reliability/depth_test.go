@@ -187,23 +187,25 @@ func TestDeepNestingLibrary(t *testing.T) {
 			assert.Contains(t, []int{400, 413}, ms.Results[0].Status, ms.Results[0].ErrorMessage)
 			assert.True(t, ms.Results[1].OK(), ms.Results[1].ErrorMessage)
 
-			// The Encoder copies values as raw JSON: the row comes out
-			// (nesting is the packer's to check), without a crash.
+			// The Encoder checks the event as it reads it: the depth
+			// error, with the byte offset, and no row.
 			var p destination.Payload
 			_, err := enc.Process(nil, ev, &p)
-			require.NoError(t, err)
-			row, err := enc.AppendRow(nil, &p)
-			require.NoError(t, err)
-			pk, err := batch.New(batch.Config{Prefix: "INSERT INTO t VALUES ", Columns: len(singlestore.Columns), MaxBytes: batch.LimitMaxBytes})
-			require.NoError(t, err)
-			_, err = pk.Add(row, 7)
-			var re *batch.RowError
-			require.ErrorAs(t, err, &re)
-			assert.Equal(t, 7, re.Ref)
+			assert.ErrorIs(t, err, destination.ErrTooDeep)
+			var de *destination.DepthError
+			if assert.ErrorAs(t, err, &de) {
+				assert.Positive(t, de.Offset)
+			}
 
-			// A bare deep array as a row.
-			_, err = pk.Add(deepArray(n/2), 8)
-			assert.ErrorAs(t, err, &re)
+			// The packer checks rows from outside callers: a row holding
+			// a deep array is refused alone.
+			pk, err := batch.New(batch.Config{Prefix: "INSERT INTO t VALUES ", Columns: 1, MaxBytes: batch.LimitMaxBytes})
+			require.NoError(t, err)
+			var re *batch.RowError
+			_, err = pk.Add(deepArray(n), 8)
+			if assert.ErrorAs(t, err, &re) {
+				assert.Equal(t, 8, re.Ref)
+			}
 
 			// mapping: a deep mapping does not compile; a deep event maps.
 			_, err = mapping.Compile(deepObject(n))
@@ -247,8 +249,11 @@ func checkDeepDestination(t *testing.T, n int) {
 	require.NoError(t, err)
 	r := pipeline.Execute(context.Background(), destination.Settings{}, deepArray(n))
 	assert.Equal(t, 400, r.Status)
+	assert.ErrorIs(t, r.Err, destination.ErrInvalidEvent, "an array is not an event, however deep")
+	r = pipeline.Execute(context.Background(), destination.Settings{}, deepObject(n))
+	assert.Equal(t, 400, r.Status)
 	assert.ErrorIs(t, r.Err, destination.ErrTooDeep)
-	assert.Contains(t, r.ErrorMessage, "nested more than 10000 levels deep at byte offset 10000")
+	assert.Contains(t, r.ErrorMessage, "nested more than 10000 levels deep at byte offset")
 	ms := pipeline.ExecuteBatch(context.Background(), destination.Settings{}, [][]byte{deepObject(n), goodEvent(1)})
 	assert.Equal(t, 400, ms.Results[0].Status)
 	assert.ErrorIs(t, ms.Results[0].Err, destination.ErrTooDeep)
@@ -258,7 +263,7 @@ func checkDeepDestination(t *testing.T, n int) {
 	_, err = singlestore.NewEncoder(singlestore.Options{Mapping: deepObject(n)})
 	assert.ErrorIs(t, err, destination.ErrTooDeep)
 	unclosed := bytes.Repeat([]byte("["), n)
-	r = pipeline.Execute(context.Background(), destination.Settings{}, unclosed)
+	r = pipeline.Execute(context.Background(), destination.Settings{}, append([]byte(`{"a":`), unclosed...))
 	assert.ErrorIs(t, r.Err, destination.ErrTooDeep)
 	_, err = singlestore.NewEncoder(singlestore.Options{Mapping: append([]byte(`{"a":`), unclosed...)})
 	assert.ErrorIs(t, err, destination.ErrTooDeep)

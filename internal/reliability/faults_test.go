@@ -97,7 +97,12 @@ func TestFaults(t *testing.T) {
 			client: func(c *dataapi.Config) { c.Timeout = time.Second },
 			events: small, n: 600, chunk: 20, rounds: 10, allWritten: true,
 			check: func(t *testing.T, _ *liveAPI, f *front, c *dataapi.Client, _ *outcome) {
-				assert.EqualValues(t, f.injected.Load(), c.Stats().Retries, "each held request timed out and was sent again")
+				// On a loaded machine other requests may pass the 1 s
+				// timeout too, so the retries are counted per held request.
+				resent, held := f.resentHeld()
+				assert.Positive(t, held)
+				assert.Equal(t, held, resent, "each held request timed out and was sent again")
+				assert.GreaterOrEqual(t, c.Stats().Retries, int64(held))
 			},
 		},
 		{

@@ -1,9 +1,10 @@
 package reliability
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -20,6 +21,7 @@ import (
 	"github.com/s2segment/s2segment/dataapi/emulator"
 	"github.com/s2segment/s2segment/destination"
 	"github.com/s2segment/s2segment/destination/singlestore"
+	"github.com/s2segment/s2segment/internal/adapter"
 	"github.com/s2segment/s2segment/internal/endpoint"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -172,6 +174,27 @@ type front struct {
 	// included, so a test can wait for late writes to land before it
 	// reads the table.
 	running sync.WaitGroup
+
+	// bodies counts the requests by body, and held lists the bodies of
+	// the requests held past their delay, so a test can tell that each
+	// held request was sent again, whatever else timed out on a loaded
+	// machine.
+	mu     sync.Mutex
+	bodies map[[32]byte]int
+	held   [][32]byte
+}
+
+// resentHeld returns how many held requests were sent again, and how many
+// were held.
+func (f *front) resentHeld() (resent, held int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, h := range f.held {
+		if f.bodies[h] >= 2 {
+			resent++
+		}
+	}
+	return resent, len(f.held)
 }
 
 func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -181,7 +204,19 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	f.running.Add(1)
 	defer f.running.Done()
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	sum := sha256.Sum256(body)
 	ft := f.plan(f.count.Add(1))
+	f.mu.Lock()
+	if f.bodies == nil {
+		f.bodies = map[[32]byte]int{}
+	}
+	f.bodies[sum]++
+	if ft.delay > 0 {
+		f.held = append(f.held, sum)
+	}
+	f.mu.Unlock()
 	if ft.restart > 0 {
 		f.injected.Add(1)
 		go f.api.restart(ft.restart)
@@ -379,9 +414,9 @@ func checkColumns(t *testing.T, c *dataapi.Client, table string, events [][]byte
 	}
 }
 
-// writerSink is the hosted endpoint's Sink over a Writer, as "s2segment
-// serve" builds it: a written event is 200, a failure keeps its status and
-// message, retryable when sending it again may succeed.
+// writerSink is the hosted endpoint's Sink over a Writer, converting
+// results with the shipped conversion (adapter.Results), and remembering
+// the events that failed for good.
 type writerSink struct {
 	w *singlestore.Writer
 
@@ -390,19 +425,9 @@ type writerSink struct {
 }
 
 func (s *writerSink) Write(ctx context.Context, events [][]byte) []endpoint.Result {
-	ms := s.w.Write(ctx, events)
-	out := make([]endpoint.Result, len(events))
-	for i := range out {
-		r := ms.Results[i]
-		if r.OK() {
-			out[i] = endpoint.Result{Status: http.StatusOK}
-			continue
-		}
-		res := endpoint.Result{Status: r.Status, ErrorType: r.ErrorType, Message: r.ErrorMessage, Retryable: r.Retryable()}
-		if errors.Is(r.Err, context.DeadlineExceeded) || errors.Is(r.Err, context.Canceled) {
-			res.Retryable = true
-		}
-		if !res.Retryable {
+	out := adapter.Results(s.w.Write(ctx, events), len(events), false)
+	for i, res := range out {
+		if !res.OK() && !res.Retryable {
 			s.mu.Lock()
 			if s.rejected == nil {
 				s.rejected = map[string]string{}
@@ -410,7 +435,6 @@ func (s *writerSink) Write(ctx context.Context, events [][]byte) []endpoint.Resu
 			s.rejected[gjson.GetBytes(events[i], "messageId").Str] = res.Message
 			s.mu.Unlock()
 		}
-		out[i] = res
 	}
 	return out
 }

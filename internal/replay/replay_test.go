@@ -198,10 +198,10 @@ func TestRunFailedRequests(t *testing.T) {
 	assert.Zero(t, counting.RowsAffected())
 	failed, _ := sum.Reasons(Failed, 0)
 	require.Len(t, failed, 1)
-	assert.Contains(t, failed[0].Text, "Failed to insert data: Error 1146")
+	assert.Contains(t, failed[0].Text, "Failed to insert data: the destination cannot take writes (400 Error 1146")
 	for _, l := range readReport(t, report.Bytes()) {
 		assert.Equal(t, "failed", l.Status)
-		assert.Equal(t, 400, l.Code)
+		assert.Equal(t, 503, l.Code, "a missing table is the destination's failure, not the events'")
 	}
 }
 
