@@ -25,9 +25,15 @@ type rule struct {
 // nothing of Segment, and the emulator checks the wire format independently
 // of the client.
 var rules = map[string]rule{
-	"batch":    {},
+	// internal/checked is the one JSON leaf: it scans an event once
+	// (structure, UTF-8, depth) for every package that reads events.
+	"internal/checked": {
+		external: []string{"github.com/tidwall/gjson"},
+	},
+	"batch":    {internal: []string{"internal/checked"}},
 	"fixtures": {},
 	"mapping": {
+		internal: []string{"internal/checked"},
 		external: []string{"github.com/tidwall/", "github.com/osteele/"},
 	},
 	"dataapi": {
@@ -37,12 +43,33 @@ var rules = map[string]rule{
 		external: []string{"github.com/dolthub/", "github.com/go-sql-driver/mysql"},
 	},
 	"destination": {
-		internal: []string{"mapping", "batch"},
+		internal: []string{"mapping", "batch", "internal/checked"},
 		external: []string{"github.com/tidwall/", "github.com/go-playground/validator/v10"},
 	},
 	"destination/singlestore": {
-		internal: []string{"destination", "mapping", "batch", "dataapi"},
-		external: []string{"github.com/tidwall/"},
+		internal: []string{"destination", "mapping", "batch", "dataapi", "internal/checked"},
+		external: []string{"github.com/tidwall/", "github.com/segmentio/go-snakecase"},
+	},
+	// The warehouse schema engine knows Segment events and SQL types, not
+	// HTTP and not the Data API.
+	"destination/singlestore/warehouse": {
+		internal: []string{"destination"},
+		external: []string{"github.com/tidwall/gjson", "github.com/segmentio/go-snakecase"},
+	},
+	// The hosted endpoint's HTTP layer knows no SQL and no mapping: it
+	// hands events to a Sink and takes destination's status rules.
+	"internal/endpoint": {
+		internal: []string{"destination", "internal/eventsource"},
+		external: []string{"github.com/prometheus/client_golang/", "github.com/tidwall/gjson", "golang.org/x/net/netutil"},
+	},
+	// The endpoint's one SingleStore adapter.
+	"internal/adapter": {
+		internal: []string{"internal/endpoint", "internal/diagnose", "destination", "destination/singlestore", "dataapi", "batch"},
+		external: []string{"github.com/prometheus/client_golang/"},
+	},
+	// The check diagnosis: no HTTP endpoint, no adapter.
+	"internal/diagnose": {
+		internal: []string{"destination", "destination/singlestore", "dataapi"},
 	},
 }
 

@@ -25,9 +25,13 @@ import (
 // sql.UniqueKeyError carrying the existing row, so ON DUPLICATE KEY UPDATE
 // and REPLACE work), a statement that fails undone whole, and the keys
 // listed by GetIndexes so that information_schema and SHOW INDEX show
-// them. The indexes are never used for lookups; queries scan, as they do
-// on the engine's own keyless tables. Such tables live outside the
-// engine's transactions: each statement commits when it completes.
+// them. The planner takes a listed index for a candidate of every join on
+// its columns and builds the lookup without asking first, so each index
+// serves the lookups an equality can make (lookup.go): a value per key
+// column, NULL for a null-safe one, or any value; it refuses ranges
+// (<, BETWEEN, LIKE 'p%'), which the engine then answers by a scan and its
+// own filter. Such tables live outside the engine's transactions: each
+// statement commits when it completes.
 
 // tableID names a table of an engine: database and lower-cased table name.
 type tableID struct{ db, table string }
@@ -357,8 +361,11 @@ func (t *storeTable) Partitions(*sql.Context) (sql.PartitionIter, error) {
 }
 
 // PartitionRows implements sql.Table: the rows there are when it is
-// called, in insertion order.
-func (t *storeTable) PartitionRows(*sql.Context, sql.Partition) (sql.RowIter, error) {
+// called, in insertion order (a lookup's partition: the rows it found).
+func (t *storeTable) PartitionRows(_ *sql.Context, p sql.Partition) (sql.RowIter, error) {
+	if lp, ok := p.(*lookupPartition); ok {
+		return &rowIter{rows: lp.rows}, nil
+	}
 	t.mu.Lock()
 	rows := t.rows[:len(t.rows):len(t.rows)]
 	t.mu.Unlock()
@@ -400,8 +407,11 @@ func (it *rowIter) Next(*sql.Context) (sql.Row, error) {
 func (it *rowIter) Close(*sql.Context) error { return nil }
 
 // GetIndexes implements sql.IndexAddressable: the unique keys, for
-// information_schema and SHOW INDEX; none supports lookups.
+// information_schema, SHOW INDEX, the planner's functional dependencies
+// and equality lookups.
 func (t *storeTable) GetIndexes(*sql.Context) ([]sql.Index, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	out := make([]sql.Index, len(t.keys))
 	for i, k := range t.keys {
 		out[i] = uniqueIndex{t: t, n: i, cols: k}
@@ -409,11 +419,14 @@ func (t *storeTable) GetIndexes(*sql.Context) ([]sql.Index, error) {
 	return out, nil
 }
 
-// IndexedAccess implements sql.IndexAddressable; it is never asked for,
-// since no index supports a lookup.
-func (t *storeTable) IndexedAccess(*sql.Context, sql.IndexLookup) sql.IndexedTable { return nil }
+// IndexedAccess implements sql.IndexAddressable: the table, answering
+// lookups on its unique keys (lookup.go).
+func (t *storeTable) IndexedAccess(*sql.Context, sql.IndexLookup) sql.IndexedTable {
+	return indexedStore{t}
+}
 
-// PreciseMatch implements sql.IndexAddressable.
+// PreciseMatch implements sql.IndexAddressable: a lookup returns exactly
+// the rows its ranges hold.
 func (t *storeTable) PreciseMatch() bool { return true }
 
 // Inserter implements sql.InsertableTable.
@@ -721,8 +734,8 @@ func formatKey(row sql.Row, ords []int) string {
 	return "[" + strings.Join(parts, ",") + "]"
 }
 
-// uniqueIndex describes a unique key to the engine, for information_schema
-// and SHOW INDEX; it supports no lookups.
+// uniqueIndex describes a unique key to the engine; it supports the
+// lookups CanSupport (lookup.go) accepts.
 type uniqueIndex struct {
 	t    *storeTable
 	n    int
@@ -765,5 +778,4 @@ func (u uniqueIndex) ColumnExpressionTypes() []sql.ColumnExpressionType {
 	}
 	return out
 }
-func (u uniqueIndex) CanSupport(*sql.Context, ...sql.Range) bool { return false }
-func (u uniqueIndex) CanSupportOrderBy(sql.Expression) bool      { return false }
+func (u uniqueIndex) CanSupportOrderBy(sql.Expression) bool { return false }
