@@ -301,12 +301,18 @@ func TestFaultsThroughEndpoint(t *testing.T) {
 	skipShort(t, "the fault matrix")
 	t.Parallel()
 	a := newLiveAPI(t, emulator.Config{Faults: emulator.Faults{FailRate: 0.1, FailStatus: 500, ResetRate: 0.05, AfterExec: true, Seed: 29}}, nil)
-	w := newWriter(t, a.reader(), a.client(func(c *dataapi.Config) { c.MaxAttempts = 2 }), "endpoint", 100)
+	// One attempt per Data API request and groups of at most 10 events:
+	// the 400 events take at least 40 requests, so at least 40 fates are
+	// drawn from the seeded sequence, and every injected fault reaches the
+	// senders of its group. Which requests are grouped depends on timing;
+	// that some faults reach a sender does not (the client's own retries,
+	// which would hide them, are TestFaults' subject).
+	w := newWriter(t, a.reader(), a.client(func(c *dataapi.Config) { c.MaxAttempts = 1 }), "endpoint", 100)
 	sink := &writerSink{w: w}
 	const key = "wk_reliability"
 	srv, err := endpoint.New(endpoint.Config{
 		Sources: []endpoint.Source{{Name: "rel", WriteKey: key, Sink: sink}},
-		Group:   endpoint.GroupConfig{MaxEvents: 100},
+		Group:   endpoint.GroupConfig{MaxEvents: 10},
 	})
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
