@@ -62,8 +62,9 @@ const (
 func newEmulatorCmd() *cobra.Command {
 	var f emulatorFlags
 	cmd := &cobra.Command{
-		Use:   "emulator [--addr 127.0.0.1:9000] [--dsn DSN] [--user U --password P] [--tls]",
-		Short: "Run a local SingleStore Data API on a real SQL engine",
+		Annotations: map[string]string{annotationStopsOnSignal: "true"},
+		Use:         "emulator [--addr 127.0.0.1:9000] [--dsn DSN] [--user U --password P] [--tls]",
+		Short:       "Run a local SingleStore Data API on a real SQL engine",
 		Long: `emulator serves the SingleStore Data API (/ping, /api/v2/exec,
 /api/v2/query/rows, /api/v2/query/tuples and the same under /api/v1/) and runs
 every statement on a real SQL engine, so s2segment, curl or any Data API client

@@ -18,6 +18,11 @@ import (
 // convention; SIGTERM gives 143.
 const exitInterrupted = 130
 
+// annotationStopsOnSignal marks the commands (serve, emulator) that run
+// until a signal asks them to stop: a clean shutdown after SIGINT or SIGTERM
+// exits 0, not 128 plus the signal.
+const annotationStopsOnSignal = "s2segment/stops-on-signal"
+
 // signalError is the cause of a context ended by a signal.
 type signalError struct{ sig os.Signal }
 

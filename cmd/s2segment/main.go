@@ -106,7 +106,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil && cmd != nil && cmd.Annotations[annotationStopsOnSignal] == "true" {
+		// A server's normal stop: it has shut down cleanly.
+		return exitOK
+	}
 	if code, ok := interruptedCode(ctx); ok {
 		// The command has said what it got done (replay's partial summary).
 		fmt.Fprintln(stderr, "s2segment: interrupted")

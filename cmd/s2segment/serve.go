@@ -105,8 +105,9 @@ type serveFlags struct {
 func newServeCmd() *cobra.Command {
 	f := serveFlags{metrics: adapter.NewClientMetrics()}
 	cmd := &cobra.Command{
-		Use:   "serve [--addr 127.0.0.1:3000] [--config FILE] [settings flags]",
-		Short: "Run the hosted endpoint: Tracking API, webhooks and Actions routes",
+		Annotations: map[string]string{annotationStopsOnSignal: "true"},
+		Use:         "serve [--addr 127.0.0.1:3000] [--config FILE] [settings flags]",
+		Short:       "Run the hosted endpoint: Tracking API, webhooks and Actions routes",
 		Long: `serve runs the hosted endpoint. It accepts Segment's delivery formats and
 writes each event to SingleStore before it answers, so a sender's retry is the
 only queue and nothing acknowledged is lost:
