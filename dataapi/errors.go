@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Sentinels for the states a caller acts on; a [*APIError] matches them with
@@ -104,9 +105,15 @@ func (c *Client) apiError(path string, ans *answer, attempts int) *APIError {
 		e.Message = http.StatusText(e.StatusCode)
 	}
 	e.Message = c.redact(e.Message)
+	tooLarge := e.StatusCode == http.StatusRequestEntityTooLarge ||
+		e.StatusCode == http.StatusBadRequest && strings.Contains(e.Message, tooLargeText)
+	if e.Errno == 0 && !tooLarge && !plainMessage(ans.resp.Header.Get("Content-Type"), e.Message) {
+		// Not the Data API's words (an HTML page from a proxy, binary
+		// bytes): say what came, never pass the bytes on.
+		e.Message = foreignBody(ans.resp.Header.Get("Content-Type"), len(ans.body))
+	}
 	switch {
-	case e.StatusCode == http.StatusRequestEntityTooLarge,
-		e.StatusCode == http.StatusBadRequest && strings.Contains(e.Message, tooLargeText):
+	case tooLarge:
 		e.kind = ErrRequestTooLarge
 	case e.StatusCode == http.StatusUnauthorized, e.Errno == 1045:
 		e.kind = ErrUnauthorized
@@ -118,6 +125,38 @@ func (c *Client) apiError(path string, ans *answer, attempts int) *APIError {
 		e.kind = ErrUnknownDatabase
 	}
 	return e
+}
+
+// maxPlainMessage bounds a message kept from a body that is not in the
+// Data API's "Error NNNN: …" form.
+const maxPlainMessage = 512
+
+// plainMessage reports whether msg, from a body of the given content type
+// that is not in the Data API's error form, reads as the server's own short
+// text message (the Data API answers bare strings): one line of at most
+// maxPlainMessage printable characters, not HTML, XML or JSON.
+func plainMessage(contentType, msg string) bool {
+	ct := strings.ToLower(contentType)
+	if strings.Contains(ct, "html") || strings.Contains(ct, "xml") || strings.Contains(ct, "json") {
+		return false
+	}
+	if len(msg) > maxPlainMessage || strings.HasPrefix(msg, "<") || strings.HasPrefix(msg, "{") || strings.HasPrefix(msg, "[") {
+		return false
+	}
+	for _, r := range msg {
+		if r == utf8.RuneError || r < 0x20 && r != '\t' || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// foreignBody describes an error body that is not the Data API's.
+func foreignBody(contentType string, n int) string {
+	if contentType == "" {
+		contentType = "no content type"
+	}
+	return fmt.Sprintf("the answer is not the Data API's (%d bytes, %s)", n, contentType)
 }
 
 // SetupFault reports whether err is a failure of the Data API's set-up
