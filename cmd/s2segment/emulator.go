@@ -434,3 +434,12 @@ func selfSignedCert(certFile, host string) (tls.Certificate, error) {
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }
+
+// rulesNote says, for a banner, that the emulator refuses what SingleStore's
+// documentation refuses, when its rule layer is on.
+func rulesNote(srv *emulator.Server) string {
+	if srv.SingleStoreRules() {
+		return ", refusing what SingleStore's documentation refuses"
+	}
+	return ""
+}

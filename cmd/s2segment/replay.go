@@ -491,7 +491,7 @@ func (f *replayFlags) openTarget(ctx context.Context, stdout, stderr io.Writer) 
 		cfg.Host, cfg.Port, cfg.Scheme, cfg.User, cfg.Password = local.host, local.port, "http", "root", ""
 		cfg.InsecureSkipVerify = false
 		fmt.Fprintf(stderr, "s2segment replay: no --host given, so the rows go to an embedded Data API emulator at http://%s\n"+
-			"  (%s; the rows are gone when replay exits)\n", net.JoinHostPort(local.host, local.port), local.srv.Engine())
+			"  (%s%s; the rows are gone when replay exits)\n", net.JoinHostPort(local.host, local.port), local.srv.Engine(), rulesNote(local.srv))
 	} else if t.CACert != "" {
 		pem, err := os.ReadFile(t.CACert)
 		if err != nil {
