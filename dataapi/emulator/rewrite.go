@@ -207,26 +207,7 @@ func translateOne(sql string) (string, bool) {
 
 // translateFunc rewrites the JSON_EXTRACT_<type>( call at sig[at].
 func translateFunc(sql string, sig []token, at int, kind byte) (string, bool) {
-	open := at + 1
-	depth := 0
-	var args [][2]int // significant-token index ranges, inclusive
-	first := open + 1
-	closeAt := -1
-	for j := open; j < len(sig) && closeAt < 0; j++ {
-		switch {
-		case sig[j].isPunct(sql, '('):
-			depth++
-		case sig[j].isPunct(sql, ')'):
-			depth--
-			if depth == 0 {
-				args = append(args, [2]int{first, j - 1})
-				closeAt = j
-			}
-		case sig[j].isPunct(sql, ',') && depth == 1:
-			args = append(args, [2]int{first, j - 1})
-			first = j + 1
-		}
-	}
+	args, closeAt := listItems(sql, sig, at+1) // significant-token index ranges, inclusive
 	if closeAt < 0 || len(args) < 2 {
 		return "", false
 	}

@@ -216,6 +216,29 @@ func analyze(sql string, adapt bool) statement {
 	return st
 }
 
+// listItems splits the parenthesised list that opens at sig[open] at its
+// commas of depth one. It returns each item as the range [first, last] of
+// significant-token indexes (first > last for an empty item), and the index
+// of the closing parenthesis, or -1 when the list is not closed.
+func listItems(sql string, sig []token, open int) (items [][2]int, closeAt int) {
+	depth, first := 0, open+1
+	for j := open; j < len(sig); j++ {
+		switch {
+		case sig[j].isPunct(sql, '('):
+			depth++
+		case sig[j].isPunct(sql, ')'):
+			depth--
+			if depth == 0 {
+				return append(items, [2]int{first, j - 1}), j
+			}
+		case sig[j].isPunct(sql, ',') && depth == 1:
+			items = append(items, [2]int{first, j - 1})
+			first = j + 1
+		}
+	}
+	return items, -1
+}
+
 // cut is a byte range of the statement to replace.
 type cut struct {
 	start, end int
@@ -309,37 +332,22 @@ func adaptDDL(sql string, sig []token) (string, bool, *ddlClauses) {
 // returns the index of the closing parenthesis and the cuts that remove the
 // SingleStore-only entries, and records what those entries said in cl.
 func adaptDefinitions(sql string, sig []token, open int, cl *ddlClauses) (int, []cut) {
-	type entry struct{ first, last int } // token indexes, inclusive
-	var entries []entry
-	depth := 0
-	closeAt := len(sig) - 1
-	first := open + 1
-scan:
-	for j := open; j < len(sig); j++ {
-		switch {
-		case sig[j].isPunct(sql, '('):
-			depth++
-		case sig[j].isPunct(sql, ')'):
-			depth--
-			if depth == 0 {
-				if first <= j-1 {
-					entries = append(entries, entry{first, j - 1})
-				}
-				closeAt = j
-				break scan
-			}
-		case sig[j].isPunct(sql, ',') && depth == 1:
-			entries = append(entries, entry{first, j - 1})
-			first = j + 1
-		}
+	entries, closeAt := listItems(sql, sig, open)
+	if closeAt < 0 {
+		return len(sig) - 1, nil // unbalanced: leave it to the engine
 	}
-	if depth != 0 {
-		return closeAt, nil // unbalanced: leave it to the engine
+	if n := len(entries); entries[n-1][0] > entries[n-1][1] {
+		entries = entries[:n-1] // a trailing comma, or "()"
+	}
+	for _, e := range entries {
+		if e[0] > e[1] {
+			return closeAt, nil // an empty definition: the engine says what is wrong
+		}
 	}
 	drop := make([]bool, len(entries))
 	kept := 0
 	for k, e := range entries {
-		ent := sig[e.first : e.last+1]
+		ent := sig[e[0] : e[1]+1]
 		drop[k] = singleStoreOnlyEntry(sql, ent)
 		if drop[k] {
 			recordClause(sql, ent, cl)
@@ -360,7 +368,7 @@ scan:
 			continue
 		}
 		b.WriteString(sep)
-		b.WriteString(strings.TrimSpace(sql[sig[e.first].start:sig[e.last].end]))
+		b.WriteString(strings.TrimSpace(sql[sig[e[0]].start:sig[e[1]].end]))
 		sep = ", "
 	}
 	b.WriteByte(')')
@@ -426,25 +434,11 @@ func adaptAlter(sql string, sig []token) (string, bool) {
 			continue
 		}
 		// The definitions inside, split at commas of depth one.
+		items, closeAt := listItems(sql, sig, j)
 		var defs []string
-		d, first, closeAt := 0, j+1, -1
-		for k := j; k < len(sig) && closeAt < 0; k++ {
-			switch {
-			case sig[k].isPunct(sql, '('):
-				d++
-			case sig[k].isPunct(sql, ')'):
-				d--
-				if d == 0 {
-					if first <= k-1 {
-						defs = append(defs, sql[sig[first].start:sig[k-1].end])
-					}
-					closeAt = k
-				}
-			case sig[k].isPunct(sql, ',') && d == 1:
-				if first <= k-1 {
-					defs = append(defs, sql[sig[first].start:sig[k-1].end])
-				}
-				first = k + 1
+		for _, it := range items {
+			if it[0] <= it[1] {
+				defs = append(defs, sql[sig[it[0]].start:sig[it[1]].end])
 			}
 		}
 		if closeAt < 0 || len(defs) == 0 {
@@ -558,26 +552,9 @@ func storeDDL(sql string) (out, db, table string, keys [][]string, ok bool) {
 	if i >= len(sig) || !sig[i].isPunct(sql, '(') {
 		return "", "", "", nil, false
 	}
-	open := i
-	type entry struct{ first, last int }
-	var entries []entry
-	depth, first, closeAt := 0, open+1, -1
-	for j := open; j < len(sig) && closeAt < 0; j++ {
-		switch {
-		case sig[j].isPunct(sql, '('):
-			depth++
-		case sig[j].isPunct(sql, ')'):
-			depth--
-			if depth == 0 {
-				if first <= j-1 {
-					entries = append(entries, entry{first, j - 1})
-				}
-				closeAt = j
-			}
-		case sig[j].isPunct(sql, ',') && depth == 1:
-			entries = append(entries, entry{first, j - 1})
-			first = j + 1
-		}
+	entries, closeAt := listItems(sql, sig, i)
+	if n := len(entries); n > 0 && entries[n-1][0] > entries[n-1][1] {
+		entries = entries[:n-1] // a trailing comma, or "()"
 	}
 	if closeAt < 0 {
 		return "", "", "", nil, false
@@ -589,7 +566,10 @@ func storeDDL(sql string) (out, db, table string, keys [][]string, ok bool) {
 	}
 	var kept []string
 	for _, e := range entries {
-		ent := sig[e.first : e.last+1]
+		if e[0] > e[1] {
+			return "", "", "", nil, false // an empty definition: the engine says what is wrong
+		}
+		ent := sig[e[0] : e[1]+1]
 		k := 0
 		if ent[0].is(sql, "CONSTRAINT") {
 			k = 1
@@ -613,7 +593,7 @@ func storeDDL(sql string) (out, db, table string, keys [][]string, ok bool) {
 	if len(kept) == 0 {
 		return "", "", "", nil, false
 	}
-	out = sql[:sig[open].start] + "(" + strings.Join(kept, ", ") + ")" + sql[sig[closeAt].end:]
+	out = sql[:sig[i].start] + "(" + strings.Join(kept, ", ") + ")" + sql[sig[closeAt].end:]
 	return out, db, table, keys, true
 }
 

@@ -137,6 +137,7 @@ func FuzzAnalyze(f *testing.F) {
 	for _, s := range []string{
 		"SELECT ?", "INSERT INTO t VALUES (?, ?), (?, ?);", "CREATE TABLE t (a INT, SHARD KEY ()) SQL_MODE='x'",
 		"CREATE ROWSTORE REFERENCE TABLE", "SELECT '\\", "/* ", "-- ", "`", `"a""`, "CREATE TABLE t (((", "CREATE TABLE t (a) AUTOSTATS_X",
+		"CREATE TABLE t (a INT,, SHARD KEY (a))", "CREATE TABLE t (a INT, SORT KEY (a),)", "ALTER TABLE t ADD (a INT,,)",
 	} {
 		f.Add(s)
 	}
