@@ -1,3 +1,12 @@
+//go:build browser
+
+// The headless-browser test is behind the browser build tag: its driver
+// (chromedp) is the largest test-only dependency, and building it in every
+// `go test ./...` would cost a fresh clone half a minute for a test that
+// needs a browser anyway. Run it with
+//
+//	go test -tags browser -run '^TestStatusPageInBrowser$' ./cmd/s2segment
+
 package main
 
 import (
@@ -84,9 +93,6 @@ func metricSums(t *testing.T, url string) (map[string]float64, float64) {
 // row, and a screenshot is kept. It skips when no Chromium is installed,
 // unless S2_REQUIRE_BROWSER=1 (CI), where that is a failure.
 func TestStatusPageInBrowser(t *testing.T) {
-	if testing.Short() && os.Getenv("S2_REQUIRE_BROWSER") != "1" {
-		t.Skip("-short: the headless-browser test runs in the full test command")
-	}
 	chrome := chromiumPath()
 	if chrome == "" {
 		if os.Getenv("S2_REQUIRE_BROWSER") == "1" {
