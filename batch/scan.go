@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"math/bits"
 	"strconv"
+
+	"github.com/s2segment/s2segment/internal/jsontext"
 )
 
-// maxDepth is the deepest nesting a row may have. encoding/json refuses
-// documents nested deeper than 10000 levels, and a row sits two levels down
-// in the body (the object and its "args" array).
-const maxDepth = 10000 - 2
+// maxDepth is the deepest nesting a row may have: a row sits two levels
+// down in the body (the object and its "args" array), and the body may be
+// nested at most jsontext.MaxDepth deep.
+const maxDepth = jsontext.MaxDepth - 2
 
 // plain marks the bytes that may appear unescaped inside a JSON string
 // without ending it.

@@ -3,6 +3,8 @@ package destination
 import (
 	"errors"
 	"fmt"
+
+	"github.com/s2segment/s2segment/internal/jsontext"
 )
 
 // MaxDepth is the deepest nesting of arrays and objects the package reads
@@ -11,7 +13,7 @@ import (
 // parser (gjson's validator among them) sees it: on Go's 1 GB stack they
 // die of a fatal stack overflow, which no recover can catch, at a few
 // million levels.
-const MaxDepth = 10000
+const MaxDepth = jsontext.MaxDepth
 
 // ErrTooDeep is wrapped by *DepthError.
 var ErrTooDeep = errors.New("JSON nested too deep")

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/s2segment/s2segment/mapping"
+	"github.com/s2segment/s2segment/internal/jsontext"
 )
 
 // jsNumber converts s the way JavaScript's Number(string) does: surrounding
@@ -131,8 +131,5 @@ func isJSSpace(r rune) bool {
 // digits that round-trip, plain notation for magnitudes in [1e-6, 1e21) and
 // exponent notation ("1e+21", "1.5e-7") outside it.
 func jsFormat(f float64) string {
-	return string(appendJSNumber(nil, f))
+	return string(jsontext.AppendNumber(nil, f))
 }
-
-// appendJSNumber appends the JavaScript string form of f to dst.
-func appendJSNumber(dst []byte, f float64) []byte { return mapping.AppendJSFloat(dst, f) }

@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/s2segment/s2segment/internal/jsontext"
 )
 
 // This file validates a mapped payload against its compiled schema the way
@@ -461,7 +463,7 @@ func (f *fieldSchema) coerce(v gjson.Result) (text string, seen gjson.Result, ok
 				if math.IsNaN(n) || math.IsInf(n, 0) || (t == jtInteger && !isIntegral(n)) {
 					break
 				}
-				return string(appendJSNumber(nil, n)), d, true
+				return string(jsontext.AppendNumber(nil, n)), d, true
 			}
 		case jtBoolean:
 			switch {

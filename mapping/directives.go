@@ -4,6 +4,8 @@ import (
 	"strconv"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/s2segment/s2segment/internal/jsontext"
 )
 
 // ---- @path
@@ -465,7 +467,7 @@ func (st *state) keepObject(o *orderedObject) string {
 			st.arena = append(st.arena, ',')
 		}
 		first = false
-		st.arena = appendJSONString(st.arena, k)
+		st.arena = jsontext.AppendString(st.arena, k)
 		st.arena = append(st.arena, ':')
 		st.arena = append(st.arena, o.vals[i]...)
 	}
@@ -638,7 +640,7 @@ func (n *jsonNode) eval(st *state, p payload) (string, error) {
 		b := st.scratch()
 		if b, err = appendStringify(b, v, 0); err == nil {
 			start := len(st.arena)
-			st.arena = appendJSONString(st.arena, bytesToString(b))
+			st.arena = jsontext.AppendString(st.arena, bytesToString(b))
 			v = st.view(start)
 		}
 		st.release(b)
@@ -664,7 +666,7 @@ func (n *jsonNode) eval(st *state, p payload) (string, error) {
 func appendStringify(dst []byte, raw string, depth int) ([]byte, error) {
 	switch kindOf(raw) {
 	case kString:
-		return appendJSONString(dst, strOf(raw)), nil
+		return jsontext.AppendString(dst, strOf(raw)), nil
 	case kNumber:
 		if !isIntegerLiteral(raw) {
 			if f, err := strconv.ParseFloat(raw, 64); (err == nil || isRangeErr(err)) && (f > 1.7976931348623157e308 || f < -1.7976931348623157e308) {
@@ -705,7 +707,7 @@ func appendStringify(dst []byte, raw string, depth int) ([]byte, error) {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, k)
+		dst = jsontext.AppendString(dst, k)
 		dst = append(dst, ':')
 		if dst, err = appendStringify(dst, o.vals[o.index[k]], depth+1); err != nil {
 			return dst, err

@@ -65,17 +65,3 @@ func ExampleMapping_AppendApply() {
 	// undefined
 	// error: data must be an object, got array
 }
-
-// AppendJSFloat prints numbers the way JavaScript does, which is how
-// mapping-kit's templates and Segment's coercions write them.
-func ExampleAppendJSFloat() {
-	for _, f := range []float64{1.0, 0.000001, 1e21, 1.5e-7, 123456789012} {
-		fmt.Println(string(mapping.AppendJSFloat(nil, f)))
-	}
-	// Output:
-	// 1
-	// 0.000001
-	// 1e+21
-	// 1.5e-7
-	// 123456789012
-}

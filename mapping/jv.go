@@ -7,6 +7,8 @@ import (
 	"sort"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/s2segment/s2segment/internal/jsontext"
 )
 
 // jv is a JSON value of a mapping as JavaScript's JSON.parse builds it:
@@ -192,7 +194,7 @@ func appendJV(dst []byte, v *jv) []byte {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendJSONString(dst, k)
+			dst = jsontext.AppendString(dst, k)
 			dst = append(dst, ':')
 			dst = appendJV(dst, v.vals[i])
 		}

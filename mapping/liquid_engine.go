@@ -12,6 +12,8 @@ import (
 	"github.com/osteele/liquid"
 	"github.com/osteele/liquid/render"
 	"github.com/osteele/liquid/values"
+
+	"github.com/s2segment/s2segment/internal/jsontext"
 )
 
 // The template engine behind @liquid, configured to behave like mapping-kit's
@@ -341,7 +343,7 @@ func toInt(v any) int {
 // jsNum is a number in a Liquid template; it prints as Number#toString.
 type jsNum float64
 
-func (n jsNum) String() string { return string(AppendJSFloat(nil, float64(n))) }
+func (n jsNum) String() string { return string(jsontext.AppendNumber(nil, float64(n))) }
 
 // jsObject is an object in a Liquid template; it prints as "[object Object]".
 type jsObject map[string]any

@@ -3,6 +3,8 @@ package mapping
 import (
 	"sync"
 	"unsafe"
+
+	"github.com/s2segment/s2segment/internal/jsontext"
 )
 
 // Mapping is a compiled mapping. It is immutable and safe for concurrent use.
@@ -136,7 +138,7 @@ func (st *state) keep(b []byte) string {
 // keepString stores s as a JSON string in the arena.
 func (st *state) keepString(s string) string {
 	start := len(st.arena)
-	st.arena = appendJSONString(st.arena, s)
+	st.arena = jsontext.AppendString(st.arena, s)
 	return st.view(start)
 }
 

@@ -1,5 +1,7 @@
 package mapping
 
+import "github.com/s2segment/s2segment/internal/jsontext"
+
 // A node is a compiled piece of mapping. eval returns the resolved value as
 // JSON text ("" for undefined); write appends it to dst. Objects and arrays
 // write straight into the output; everything else is written through eval.
@@ -178,7 +180,7 @@ func (c *compiler) build(v *jv) node {
 		n := &objNode{names: v.keys, keys: make([]string, len(v.keys)), vals: make([]node, len(v.keys))}
 		constant := true
 		for i, k := range v.keys {
-			n.keys[i] = string(append(appendJSONString(nil, k), ':'))
+			n.keys[i] = string(append(jsontext.AppendString(nil, k), ':'))
 			n.vals[i] = c.build(v.vals[i])
 			_, isConst := n.vals[i].(*constNode)
 			constant = constant && isConst

@@ -3,6 +3,8 @@ package mapping
 import (
 	"strconv"
 	"strings"
+
+	"github.com/s2segment/s2segment/internal/jsontext"
 )
 
 // The validator mirrors mapping-kit's validate.ts: a check either passes
@@ -229,7 +231,7 @@ func validateAllowedStrings(allowed ...string) validator {
 				return nil
 			}
 		}
-		return fail(stack, "should be one of "+strings.Join(allowed, ", ")+" but it is "+string(appendJSONString(nil, v.str)))
+		return fail(stack, "should be one of "+strings.Join(allowed, ", ")+" but it is "+string(jsontext.AppendString(nil, v.str)))
 	}
 }
 

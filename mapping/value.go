@@ -1,12 +1,13 @@
 package mapping
 
 import (
-	"math"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/s2segment/s2segment/internal/jsontext"
 )
 
 // Values are handled as their JSON text (a slice of the event, of the
@@ -27,7 +28,7 @@ const (
 )
 
 // maxDepth bounds every recursion that follows the nesting of a value.
-const maxDepth = 10000
+const maxDepth = jsontext.MaxDepth
 
 func kindOf(raw string) kind {
 	if raw == "" {
@@ -134,85 +135,12 @@ func appendJSNumber(dst []byte, raw string) []byte {
 	if err != nil && !isRangeErr(err) {
 		return append(dst, raw...) // not a number: only from a malformed event
 	}
-	return AppendJSFloat(dst, f)
+	return jsontext.AppendNumber(dst, f)
 }
 
 func isRangeErr(err error) bool {
 	ne, ok := err.(*strconv.NumError)
 	return ok && ne.Err == strconv.ErrRange
-}
-
-// AppendJSFloat appends f as JavaScript's Number#toString writes it (the
-// shortest digits that round-trip; plain notation for magnitudes in
-// [1e-6, 1e21), exponent notation such as 1e+21 and 1.5e-7 outside it; NaN,
-// Infinity, -Infinity; 0 for both zeros). Mapping-kit's templates and
-// Segment's type coercion both print numbers this way.
-func AppendJSFloat(dst []byte, f float64) []byte {
-	switch {
-	case math.IsNaN(f):
-		return append(dst, "NaN"...)
-	case math.IsInf(f, 1):
-		return append(dst, "Infinity"...)
-	case math.IsInf(f, -1):
-		return append(dst, "-Infinity"...)
-	case f == 0:
-		return append(dst, '0')
-	}
-	if f < 0 {
-		dst = append(dst, '-')
-		f = -f
-	}
-	var buf [32]byte
-	s := strconv.AppendFloat(buf[:0], f, 'e', -1, 64)
-	e := strings.IndexByte(string(s), 'e')
-	mant, exps := s[:e], string(s[e+1:])
-	exp, _ := strconv.Atoi(exps)
-	var digits [24]byte
-	d := digits[:0]
-	for _, c := range mant {
-		if c != '.' {
-			d = append(d, c)
-		}
-	}
-	k, n := len(d), exp+1
-	switch {
-	case k <= n && n <= 21:
-		dst = append(dst, d...)
-		for i := 0; i < n-k; i++ {
-			dst = append(dst, '0')
-		}
-	case 0 < n && n <= 21:
-		dst = append(dst, d[:n]...)
-		dst = append(dst, '.')
-		dst = append(dst, d[n:]...)
-	case -6 < n && n <= 0:
-		dst = append(dst, "0."...)
-		for i := 0; i < -n; i++ {
-			dst = append(dst, '0')
-		}
-		dst = append(dst, d...)
-	default:
-		dst = append(dst, d[0])
-		if k > 1 {
-			dst = append(dst, '.')
-			dst = append(dst, d[1:]...)
-		}
-		dst = append(dst, 'e')
-		if n-1 >= 0 {
-			dst = append(dst, '+')
-		} else {
-			dst = append(dst, '-')
-		}
-		dst = strconv.AppendInt(dst, int64(absInt(n-1)), 10)
-	}
-	return dst
-}
-
-func absInt(i int) int {
-	if i < 0 {
-		return -i
-	}
-	return i
 }
 
 // strOf returns the text of a JSON string value.
@@ -227,66 +155,16 @@ func strOf(raw string) string {
 	return gjson.Parse(raw).Str
 }
 
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string the way JSON.stringify writes
-// it: only ", \ and control characters are escaped. Invalid UTF-8 becomes
-// U+FFFD so the output stays valid.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				dst = append(dst, s[start:i]...)
-				dst = append(dst, `\ufffd`...)
-				i++
-				start = i
-				continue
-			}
-			i += size
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"':
-			dst = append(dst, '\\', '"')
-		case '\\':
-			dst = append(dst, '\\', '\\')
-		case '\b':
-			dst = append(dst, '\\', 'b')
-		case '\f':
-			dst = append(dst, '\\', 'f')
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		i++
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
-
 // appendUTF16Unit appends a JSON string holding one UTF-16 code unit.
 func appendUTF16Unit(dst []byte, u uint16) []byte {
 	if u >= 0xd800 && u <= 0xdfff {
-		return append(dst, '"', '\\', 'u', hexDigits[u>>12], hexDigits[(u>>8)&0xf], hexDigits[(u>>4)&0xf], hexDigits[u&0xf], '"')
+		dst = append(dst, '"')
+		dst = jsontext.AppendUTF16Escape(dst, u)
+		return append(dst, '"')
 	}
 	var b [4]byte
 	n := utf8.EncodeRune(b[:], rune(u))
-	return appendJSONString(dst, string(b[:n]))
+	return jsontext.AppendString(dst, string(b[:n]))
 }
 
 // utf16Len is the JavaScript length of s.

@@ -10,7 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/s2segment/s2segment/internal/jsontext"
 )
 
 // valueKind says how a column's values are written in a JSON response
@@ -90,7 +91,7 @@ func appendValue(buf []byte, c *column, v any) []byte {
 	case bool:
 		return strconv.AppendBool(buf, x)
 	case time.Time:
-		return appendString(buf, x.Format("2006-01-02 15:04:05.999999"))
+		return jsontext.AppendString(buf, x.Format("2006-01-02 15:04:05.999999"))
 	case string:
 		return appendBytesValue(buf, c, []byte(x))
 	case []byte:
@@ -129,7 +130,7 @@ func appendBytesValue(buf []byte, c *column, x []byte) []byte {
 			return strconv.AppendUint(buf, binary.BigEndian.Uint64(be[:]), 10)
 		}
 	}
-	return appendString(buf, x)
+	return jsontext.AppendBytes(buf, x)
 }
 
 // escapeControls returns x with raw control characters inside JSON
@@ -149,7 +150,7 @@ func escapeControls(x []byte) ([]byte, bool) {
 			if out == nil {
 				out = append(make([]byte, 0, len(x)+16), x[:i]...)
 			}
-			out = append(out, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			out = jsontext.AppendControl(out, c)
 			continue
 		}
 		if out != nil {
@@ -197,56 +198,4 @@ func validNumber(b []byte) bool {
 		}
 	}
 	return i == n
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, as
-// encoding/json does; HTML characters are not escaped.
-func appendString[T string | []byte](buf []byte, s T) []byte {
-	buf = append(buf, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			buf = append(buf, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				buf = append(buf, '\\', c)
-			case '\n':
-				buf = append(buf, '\\', 'n')
-			case '\r':
-				buf = append(buf, '\\', 'r')
-			case '\t':
-				buf = append(buf, '\\', 't')
-			default:
-				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		var r rune
-		var size int
-		switch v := any(s).(type) {
-		case string:
-			r, size = utf8.DecodeRuneInString(v[i:])
-		case []byte:
-			r, size = utf8.DecodeRune(v[i:])
-		}
-		if r == utf8.RuneError && size == 1 {
-			buf = append(buf, s[start:i]...)
-			buf = append(buf, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	buf = append(buf, s[start:]...)
-	return append(buf, '"')
 }

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/s2segment/s2segment/internal/jsontext"
 )
 
 // Server is a Data API server: an http.Handler that answers the Data API's
@@ -434,9 +436,9 @@ func queryJSON(ctx context.Context, conn *sql.Conn, query string, args []any, tu
 					out = append(out, ',')
 				}
 				out = append(out, `{"name":`...)
-				out = appendString(out, cols[i].name)
+				out = jsontext.AppendString(out, cols[i].name)
 				out = append(out, `,"dataType":`...)
-				out = appendString(out, cols[i].dbType)
+				out = jsontext.AppendString(out, cols[i].dbType)
 				out = append(out, `,"nullable":`...)
 				out = strconv.AppendBool(out, cols[i].nullable)
 				out = append(out, '}')
@@ -467,7 +469,7 @@ func queryJSON(ctx context.Context, conn *sql.Conn, query string, args []any, tu
 					out = append(out, ',')
 				}
 				if !tuples {
-					out = appendString(out, cols[i].name)
+					out = jsontext.AppendString(out, cols[i].name)
 					out = append(out, ':')
 				}
 				out = appendValue(out, &cols[i], vals[i])

@@ -9,8 +9,10 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
-	"github.com/s2segment/s2segment/destination"
 	"github.com/tidwall/gjson"
+
+	"github.com/s2segment/s2segment/destination"
+	"github.com/s2segment/s2segment/internal/jsontext"
 )
 
 // JSONMode says how the JSON columns (properties, traits, context) are sent.
@@ -273,32 +275,12 @@ func hex4(s string) (uint16, bool) {
 // characters in s are turned into raw UTF-8 first (see appendJSONText).
 func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
-	next := indexPair(s, 0)
-	for i := 0; i < len(s); i++ {
-		if i == next {
-			dst = utf8.AppendRune(dst, pairRune(s[i:]))
-			i += 11
-			next = indexPair(s, i+1)
-			continue
-		}
-		c := s[i]
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			if c < 0x20 {
-				dst = append(dst, `\u00`...)
-				dst = append(dst, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&15])
-				continue
-			}
-			dst = append(dst, c)
-		}
+	last := 0
+	for i := indexPair(s, 0); i >= 0; i = indexPair(s, last) {
+		dst = jsontext.AppendEscaped(dst, s[last:i])
+		dst = utf8.AppendRune(dst, pairRune(s[i:]))
+		last = i + 12
 	}
+	dst = jsontext.AppendEscaped(dst, s[last:])
 	return append(dst, '"')
 }

@@ -25,35 +25,39 @@ type rule struct {
 // nothing of Segment, and the emulator checks the wire format independently
 // of the client.
 var rules = map[string]rule{
-	// internal/checked is the one JSON leaf: it scans an event once
-	// (structure, UTF-8, depth) for every package that reads events.
+	// internal/jsontext is the one JSON writing leaf (strings, numbers, the
+	// depth limit); internal/checked the one reading leaf: it scans an event
+	// once (structure, UTF-8, depth) for every package that reads events.
+	"internal/jsontext": {},
 	"internal/checked": {
+		internal: []string{"internal/jsontext"},
 		external: []string{"github.com/tidwall/gjson"},
 	},
-	"batch":    {internal: []string{"internal/checked"}},
+	"batch":    {internal: []string{"internal/checked", "internal/jsontext"}}, // the depth limit
 	"fixtures": {},
 	"mapping": {
-		internal: []string{"internal/checked"},
+		internal: []string{"internal/checked", "internal/jsontext"},
 		external: []string{"github.com/tidwall/", "github.com/osteele/"},
 	},
 	"dataapi": {
 		external: []string{"github.com/go-resty/resty/v2"},
 	},
 	"dataapi/emulator": {
+		internal: []string{"internal/jsontext"},
 		external: []string{"github.com/dolthub/", "github.com/go-sql-driver/mysql"},
 	},
 	"destination": {
-		internal: []string{"mapping", "batch", "internal/checked"},
+		internal: []string{"mapping", "batch", "internal/checked", "internal/jsontext"},
 		external: []string{"github.com/tidwall/", "github.com/go-playground/validator/v10"},
 	},
 	"destination/singlestore": {
-		internal: []string{"destination", "mapping", "batch", "dataapi", "internal/checked"},
+		internal: []string{"destination", "mapping", "batch", "dataapi", "internal/checked", "internal/jsontext"},
 		external: []string{"github.com/tidwall/", "github.com/segmentio/go-snakecase"},
 	},
 	// The warehouse schema engine knows Segment events and SQL types, not
 	// HTTP and not the Data API.
 	"destination/singlestore/warehouse": {
-		internal: []string{"destination"},
+		internal: []string{"destination", "internal/jsontext"},
 		external: []string{"github.com/tidwall/gjson", "github.com/segmentio/go-snakecase"},
 	},
 	// The hosted endpoint's HTTP layer knows no SQL and no mapping: it

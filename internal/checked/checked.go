@@ -21,11 +21,12 @@ import (
 	"unsafe"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/s2segment/s2segment/internal/jsontext"
 )
 
-// MaxDepth is the deepest nesting of arrays and objects an Event may have:
-// encoding/json's limit, and destination.MaxDepth.
-const MaxDepth = 10000
+// MaxDepth is the deepest nesting of arrays and objects an Event may have.
+const MaxDepth = jsontext.MaxDepth
 
 // Member is one member of an event's top-level object: the byte offsets in
 // the event of its key (quotes included) and of its value.

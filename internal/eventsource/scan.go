@@ -11,14 +11,15 @@ import (
 	"unicode/utf8"
 
 	"github.com/s2segment/s2segment/internal/checked"
+	"github.com/s2segment/s2segment/internal/jsontext"
 )
 
 const (
 	// readSize is the least free space the scanner offers each Read.
 	readSize = 64 << 10
-	// maxDepth bounds the nesting of arrays and objects, as encoding/json
-	// does, so that recursive consumers of an event cannot be exhausted.
-	maxDepth = 10000
+	// maxDepth bounds the nesting of arrays and objects, so that recursive
+	// consumers of an event cannot be exhausted.
+	maxDepth = jsontext.MaxDepth
 )
 
 // strSafe marks the bytes that a string can hold without a closer look:

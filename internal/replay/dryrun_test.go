@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -134,23 +133,6 @@ func FuzzWriteLine(f *testing.F) {
 		require.NoError(t, json.Compact(&a, line), "line %q", line)
 		require.NoError(t, json.Compact(&b, body))
 		require.Equal(t, b.String(), a.String())
-	})
-}
-
-func FuzzAppendJSONString(f *testing.F) {
-	for _, s := range []string{"", "plain", "quote \" back \\ nl \n cr \r tab \t nul \x00 \x1f", "ü😀", "bad \xff\xfe utf8", "\u2028"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		out := appendJSONString([]byte("x"), s)
-		require.Equal(t, byte('x'), out[0])
-		var got string
-		require.NoError(t, json.Unmarshal(out[1:], &got), "%q", out)
-		if utf8.ValidString(s) {
-			require.Equal(t, s, got)
-		} else {
-			require.True(t, utf8.ValidString(got))
-		}
 	})
 }
 

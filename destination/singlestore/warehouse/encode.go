@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/s2segment/s2segment/internal/jsontext"
 )
 
 // Conflict names the values of one table column (or _unmapped key) that
@@ -175,7 +177,7 @@ func appendUnmapped(dst []byte, us []Unmapped) []byte {
 		if n > 1 {
 			key += "#" + strconv.Itoa(n)
 		}
-		dst = appendString(dst, key)
+		dst = jsontext.AppendString(dst, key)
 		dst = append(dst, ':')
 		dst = append(dst, u.Raw...)
 	}

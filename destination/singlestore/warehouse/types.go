@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/s2segment/s2segment/internal/jsontext"
 )
 
 // Type is the SQL type of a column.
@@ -234,7 +236,7 @@ func appendArg(dst []byte, t Type, limit int64, v Value) ([]byte, bool) {
 			// argument as it is.
 			return append(dst, v.Raw...), true
 		}
-		return appendString(dst, s), true
+		return jsontext.AppendString(dst, s), true
 	case TypeJSON:
 		if v.Kind == KindArray {
 			return append(dst, v.Raw...), true
@@ -270,37 +272,4 @@ func appendDateTime(dst []byte, t time.Time) []byte {
 func datetimeRange(t time.Time) bool {
 	y := t.UTC().Year()
 	return y >= 1000 && y <= 9999
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string: quotes, backslashes and control
-// characters escaped, every other character as raw UTF-8 (never a \u
-// escape, which SingleStore's JSON columns mishandle for supplementary
-// characters).
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		start = i + 1
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
