@@ -51,7 +51,7 @@ func TestCheckAgainstTheEmulator(t *testing.T) {
 			assert.Contains(t, errOut, "messageId: want no unique key")
 
 			// A table of its own making, with other columns.
-			_, err := dbClient(t, d.ts.URL, d.database).Exec(context.Background(),
+			_, err := dbClient(t, d.url, d.database).Exec(context.Background(),
 				"CREATE TABLE `legacy` (`messageId` VARCHAR(100) NOT NULL, `ts` DATETIME NOT NULL, `type` TEXT, `payload` JSON)")
 			require.NoError(t, err)
 			code, _, errOut = runCLI(t, "", args("--table", "legacy")...)
@@ -201,7 +201,7 @@ func TestCheckWarnsOfTextThatLosesEvents(t *testing.T) {
 					"--password", serveTestPassword, "--database", db}, extra...)
 			}
 			// A key column with a case-insensitive collation.
-			_, err := dbClient(t, d.ts.URL, d.database).Exec(context.Background(),
+			_, err := dbClient(t, d.url, d.database).Exec(context.Background(),
 				"CREATE TABLE `ci` (`messageId` VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci NOT NULL, `timestamp` DATETIME(6) NOT NULL, "+
 					"`type` TEXT NOT NULL, `event` TEXT, `name` TEXT, `properties` JSON, `userId` TEXT, `anonymousId` TEXT, `groupId` TEXT, "+
 					"`traits` JSON, `context` JSON, SHARD KEY (`messageId`), UNIQUE KEY (`messageId`))")
@@ -220,7 +220,7 @@ func TestCheckWarnsOfTextThatLosesEvents(t *testing.T) {
 				return // the embedded engine has no latin1 databases
 			}
 			latin := d.database + "_latin1"
-			admin := dbClient(t, d.ts.URL, "")
+			admin := dbClient(t, d.url, "")
 			_, err = admin.Exec(context.Background(), "CREATE DATABASE "+singlestore.QuoteIdentifier(latin)+" CHARACTER SET latin1")
 			require.NoError(t, err)
 			t.Cleanup(func() {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -14,7 +13,6 @@ import (
 	"io"
 	"math/big"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -234,6 +232,7 @@ func runEmulator(cmd *cobra.Command, f *emulatorFlags) error {
 	}
 
 	scheme, caFile := "http", ""
+	var tlsConfig *tls.Config
 	if useTLS {
 		scheme = "https"
 		var cert tls.Certificate
@@ -256,29 +255,25 @@ func runEmulator(cmd *cobra.Command, f *emulatorFlags) error {
 				return failedError(err)
 			}
 		}
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
+	local := emulator.Start(srv, ln, tlsConfig)
+	defer local.Close()
 
 	printEmulatorBanner(out, srv, cfg, f, scheme, host, port, caFile)
 
 	select {
 	case <-ctx.Done():
-	case err := <-served:
-		return failedError(fmt.Errorf("serving: %w", err))
+	case <-local.Done():
+		return failedError(local.Err())
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	shutdownErr := hs.Shutdown(shutdownCtx)
-	closeErr := srv.Close()
+	closeErr := local.Close()
 	st := srv.Stats()
 	fmt.Fprintf(out, "s2segment emulator: stopped after %d requests (%d statements, %d errors, %d injected failures, %d resets)\n",
 		st.Requests, st.Statements, st.Failures, st.InjectedFailures, st.InjectedResets)
-	if err := errors.Join(shutdownErr, closeErr); err != nil {
-		return failedError(fmt.Errorf("stopping: %w", err))
+	if closeErr != nil {
+		return failedError(fmt.Errorf("stopping: %w", closeErr))
 	}
 	return nil
 }

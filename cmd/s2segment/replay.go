@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"runtime/debug"
 	"runtime/pprof"
@@ -169,7 +168,7 @@ type replayTarget struct {
 	exec      singlestore.Executor
 	client    *dataapi.Client // nil for a dry run
 	dry       *replay.DryRun  // nil unless a dry run
-	local     *localEmulator  // nil unless the embedded emulator runs
+	local     *emulator.Local // nil unless the embedded emulator runs
 	database  string
 	transport func() replay.Transport
 	closers   []func() error
@@ -482,16 +481,18 @@ func (f *replayFlags) openTarget(ctx context.Context, stdout, stderr io.Writer) 
 		if tgt.database == "" {
 			tgt.database = emulator.DefaultDatabase
 		}
-		local, err := startLocalEmulator(tgt.database)
+		// Not ctx: an interrupted replay is reported as interrupted by the
+		// run, not as an emulator that failed to start.
+		local, err := emulator.Listen(context.Background(), emulator.Config{Databases: []string{tgt.database}})
 		if err != nil {
 			return nil, failedError(fmt.Errorf("starting the embedded emulator: %w", err))
 		}
 		tgt.local = local
 		tgt.closers = append(tgt.closers, local.Close)
-		cfg.Host, cfg.Port, cfg.Scheme, cfg.User, cfg.Password = local.host, local.port, "http", "root", ""
+		cfg.Host, cfg.Port, cfg.Scheme, cfg.User, cfg.Password = local.Host(), local.Port(), "http", "root", ""
 		cfg.InsecureSkipVerify = false
-		fmt.Fprintf(stderr, "s2segment replay: no --host given, so the rows go to an embedded Data API emulator at http://%s\n"+
-			"  (%s%s; the rows are gone when replay exits)\n", net.JoinHostPort(local.host, local.port), local.srv.Engine(), rulesNote(local.srv))
+		fmt.Fprintf(stderr, "s2segment replay: no --host given, so the rows go to an embedded Data API emulator at %s\n"+
+			"  (%s%s; the rows are gone when replay exits)\n", local.URL(), local.Server().Engine(), rulesNote(local.Server()))
 	} else if t.CACert != "" {
 		pem, err := os.ReadFile(t.CACert)
 		if err != nil {
@@ -541,37 +542,6 @@ func (t *replayTarget) close() error {
 	}
 	t.closers = nil
 	return errors.Join(errs...)
-}
-
-// localEmulator is the embedded Data API emulator served over real HTTP on
-// a loopback port.
-type localEmulator struct {
-	srv        *emulator.Server
-	hs         *http.Server
-	host, port string
-}
-
-func startLocalEmulator(database string) (*localEmulator, error) {
-	srv, err := emulator.New(emulator.Config{Databases: []string{database}})
-	if err != nil {
-		return nil, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		srv.Close()
-		return nil, fmt.Errorf("listening on a loopback port: %w", err)
-	}
-	host, port, _ := net.SplitHostPort(ln.Addr().String())
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = hs.Serve(ln) }() // ends with Shutdown
-	return &localEmulator{srv: srv, hs: hs, host: host, port: port}, nil
-}
-
-// Close stops serving, lets running requests finish, and drops the data.
-func (l *localEmulator) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return errors.Join(l.hs.Shutdown(ctx), l.srv.Close())
 }
 
 // isTerminal reports whether w is a terminal, for the progress line.

@@ -498,15 +498,11 @@ func TestReplayUsageErrors(t *testing.T) {
 // TestReplayRefusedCredentials: a server that refuses the credentials is a
 // configuration error, and the password does not show.
 func TestReplayRefusedCredentials(t *testing.T) {
-	em, err := emulator.New(emulator.Config{User: "admin", Password: "right"})
+	l, err := emulator.Listen(t.Context(), emulator.Config{User: "admin", Password: "right"})
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = em.Close() })
-	srv := httptest.NewServer(em)
-	t.Cleanup(srv.Close)
-	u, err := url.Parse(srv.URL)
-	require.NoError(t, err)
+	t.Cleanup(func() { _ = l.Close() })
 	t.Setenv("S2_PASSWORD", "wrong-secret")
-	code, _, errOut := runCLI(t, "", "replay", "--host", u.Hostname(), "--port", u.Port(), "--scheme", "http", "--user", "admin", "--database", "s2segment")
+	code, _, errOut := runCLI(t, "", "replay", "--host", l.Host(), "--port", l.Port(), "--scheme", "http", "--user", "admin", "--database", "s2segment")
 	assert.Equal(t, exitUsage, code, errOut)
 	assert.Contains(t, errOut, "check --user and --password")
 	assert.NotContains(t, errOut, "wrong-secret")

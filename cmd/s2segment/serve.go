@@ -194,7 +194,7 @@ type serveSetup struct {
 	clients  []*dataapi.Client
 	targets  []diagnose.Target
 	cfg      endpoint.Config
-	emu      *serveEmulator
+	emu      *emulator.Local
 	genKey   bool // the write key was generated
 	emuTable string
 	emuDB    string
@@ -226,7 +226,7 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	}
 	redacting.SetSecrets(secrets...)
 	if st.emu != nil {
-		defer st.emu.close()
+		defer st.emu.Close() // last, once the endpoint has finished its writes
 	}
 
 	srv, err := endpoint.New(st.cfg)
@@ -359,13 +359,13 @@ func (f *serveFlags) setup(fs *pflag.FlagSet, lookup func(string) (string, bool)
 		}
 	}
 	if len(emuDBs) > 0 {
-		if st.emu, err = startServeEmulator(emuDBs); err != nil {
-			return nil, failedError(err)
+		if st.emu, err = emulator.Listen(context.Background(), emulator.Config{Databases: emuDBs}); err != nil {
+			return nil, failedError(fmt.Errorf("starting the embedded emulator: %w", err))
 		}
 	}
 	fail := func(err error) (*serveSetup, error) {
 		if st.emu != nil {
-			st.emu.close()
+			_ = st.emu.Close()
 		}
 		return nil, err
 	}
@@ -375,7 +375,7 @@ func (f *serveFlags) setup(fs *pflag.FlagSet, lookup func(string) (string, bool)
 		src := &st.sources[i]
 		srcConn := conn
 		if src.settings.Host == "" {
-			src.settings.Host, src.settings.Port = st.emu.host, st.emu.port
+			src.settings.Host, src.settings.Port = st.emu.Host(), st.emu.Port()
 			src.settings.Username, src.settings.Password = serveEmulatorUser, serveEmulatorPassword
 			if src.settings.DBName == "" {
 				src.settings.DBName = emulator.DefaultDatabase
@@ -647,7 +647,7 @@ func printServeBanner(w io.Writer, f *serveFlags, st *serveSetup, addr net.Addr)
 		}
 		t := st.targets[i]
 		where := t.Endpoint()
-		if st.emu != nil && t.Host == st.emu.host && t.Port == st.emu.port {
+		if st.emu != nil && t.Host == st.emu.Host() && t.Port == st.emu.Port() {
 			where += " (embedded emulator)"
 		}
 		if src.action == singlestore.WarehouseActionKey {
@@ -681,7 +681,7 @@ func printServeBanner(w io.Writer, f *serveFlags, st *serveSetup, addr net.Addr)
 	}
 	fmt.Fprintln(w, "  health: /healthz /readyz /metrics; status page: "+status+"; logs: JSON on standard error")
 	if st.emu != nil {
-		fmt.Fprintf(w, "No --host given: started the embedded Data API emulator at %s (in memory; the data is gone when serve stops).\n", st.emu.url())
+		fmt.Fprintf(w, "No --host given: started the embedded Data API emulator at %s (in memory; the data is gone when serve stops).\n", st.emu.URL())
 	}
 	if len(st.sources) == 1 && st.sources[0].writeKey != "" {
 		src := st.sources[0]
@@ -699,7 +699,7 @@ func printServeBanner(w io.Writer, f *serveFlags, st *serveSetup, addr net.Addr)
 		fmt.Fprintf(w, "Send an event:\n  %s -u %s -H 'Content-Type: application/json' -d '{\"userId\":\"user-1\",\"event\":\"Signed Up\",\"properties\":{\"plan\":\"pro\"}}' %s/v1/track\n", curl, auth, base)
 		if st.emu != nil {
 			fmt.Fprintf(w, "Read it back:\n  curl -u %s: -H 'Content-Type: application/json' -d '{\"sql\":\"SELECT messageId, type, event, userId, properties FROM %s\",\"database\":\"%s\"}' %s/api/v2/query/rows\n",
-				serveEmulatorUser, serveSQLIdent(st.emuTable), st.emuDB, st.emu.url())
+				serveEmulatorUser, serveSQLIdent(st.emuTable), st.emuDB, st.emu.URL())
 		}
 	}
 	fmt.Fprintln(w, "Stop with Ctrl-C (requests in flight finish first).")
@@ -771,45 +771,3 @@ const (
 	serveEmulatorUser     = "root"
 	serveEmulatorPassword = "emulator"
 )
-
-// serveEmulator is the embedded Data API emulator, served over real HTTP on
-// loopback.
-type serveEmulator struct {
-	srv        *emulator.Server
-	hs         *http.Server
-	host, port string
-	done       chan struct{}
-	once       sync.Once
-}
-
-func startServeEmulator(databases []string) (*serveEmulator, error) {
-	em, err := emulator.New(emulator.Config{Databases: databases})
-	if err != nil {
-		return nil, fmt.Errorf("starting the embedded emulator: %w", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		em.Close()
-		return nil, fmt.Errorf("starting the embedded emulator: %w", err)
-	}
-	host, port, _ := net.SplitHostPort(ln.Addr().String())
-	e := &serveEmulator{srv: em, hs: &http.Server{Handler: em, ReadHeaderTimeout: 10 * time.Second}, host: host, port: port, done: make(chan struct{})}
-	go func() {
-		defer close(e.done)
-		_ = e.hs.Serve(ln)
-	}()
-	return e, nil
-}
-
-func (e *serveEmulator) url() string { return "http://" + net.JoinHostPort(e.host, e.port) }
-
-// close stops the emulator once the endpoint has finished its writes.
-func (e *serveEmulator) close() {
-	e.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = e.hs.Shutdown(ctx)
-		<-e.done
-		_ = e.srv.Close()
-	})
-}

@@ -6,9 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"regexp"
@@ -141,7 +139,7 @@ func serveBackends() []serveBackend {
 // serveDB is a Data API emulator served over real HTTP.
 type serveDB struct {
 	em         *emulator.Server
-	ts         *httptest.Server
+	url        string
 	host, port string
 	database   string
 }
@@ -155,17 +153,14 @@ func startServeDB(t testing.TB, b serveBackend, faults emulator.Faults) *serveDB
 		_, _ = rand.Read(r[:])
 		db = "s2serve_" + hex.EncodeToString(r[:])
 	}
-	em, err := emulator.New(emulator.Config{DSN: b.dsn, Databases: []string{db}, Faults: faults})
+	l, err := emulator.Listen(t.Context(), emulator.Config{DSN: b.dsn, Databases: []string{db}, Faults: faults})
 	require.NoError(t, err)
-	ts := httptest.NewServer(em)
-	host, port, _ := net.SplitHostPort(ts.Listener.Addr().String())
-	d := &serveDB{em: em, ts: ts, host: host, port: port, database: db}
+	d := &serveDB{em: l.Server(), url: l.URL(), host: l.Host(), port: l.Port(), database: db}
 	t.Cleanup(func() {
-		ts.Close()
 		if b.dsn != "" {
-			_, _ = dbClient(t, ts.URL, "").Exec(context.Background(), "DROP DATABASE IF EXISTS "+singlestore.QuoteIdentifier(db))
+			_, _ = dbClient(t, d.url, "").Exec(context.Background(), "DROP DATABASE IF EXISTS "+singlestore.QuoteIdentifier(db))
 		}
-		_ = em.Close()
+		_ = l.Close()
 	})
 	return d
 }

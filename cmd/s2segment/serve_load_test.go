@@ -123,7 +123,7 @@ func TestServeLoadWithFaultsAndShutdown(t *testing.T) {
 	<-sampleDone
 	require.Equal(t, exitOK, r.wait(t), r.stderr.String())
 
-	counts := rowCounts(t, d.ts.URL, d.database, "segment_data")
+	counts := rowCounts(t, d.url, d.database, "segment_data")
 	lost, twice := 0, 0
 	for id := range ackedIDs {
 		if counts[id] != 1 {

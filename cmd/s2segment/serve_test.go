@@ -154,7 +154,7 @@ func TestServeWritesToADataAPI(t *testing.T) {
 			status, _ = serveGet(t, r.url+"/manifest")
 			assert.Equal(t, 404, status, "--actions=false")
 
-			rows, err := dbClient(t, d.ts.URL, d.database).QueryRows(context.Background(), "SELECT userId FROM `web`")
+			rows, err := dbClient(t, d.url, d.database).QueryRows(context.Background(), "SELECT userId FROM `web`")
 			require.NoError(t, err)
 			require.Len(t, rows, 1)
 			assert.JSONEq(t, `"anon-7"`, string(rows[0]["userId"]), "the --mapping applies")
@@ -190,7 +190,7 @@ func TestServeConfigFile(t *testing.T) {
 	status, body = servePost(t, c, r.url+"/v1/batch", `{"batch":[`+serveEvent("track", "shop-1")+`,`+serveEvent("identify", "shop-2")+`]}`, basicAuth("shop-key-123"))
 	require.Equal(t, 200, status, body)
 
-	assert.Equal(t, map[string]int{"web-1": 1, "web-2": 1}, rowCounts(t, d.ts.URL, d.database, "web_events"))
+	assert.Equal(t, map[string]int{"web-1": 1, "web-2": 1}, rowCounts(t, d.url, d.database, "web_events"))
 	assert.Equal(t, map[string]int{"shop-1": 1}, rowCounts(t, r.emuURL, "s2segment", "segment_data"), "the shop's subscription selects tracks only")
 	require.Equal(t, exitOK, r.wait(t))
 	assert.Contains(t, r.stdout.String(), "source shop: events 1 written, 1 rejected")

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"testing"
 	"time"
@@ -76,13 +74,11 @@ func BenchmarkWarehouseVsSendData(b *testing.B) {
 func benchWriter(b *testing.B, dsn, action string) func(ctx context.Context, events [][]byte) *destination.MultiStatus {
 	b.Helper()
 	db := fmt.Sprintf("s2bench_%s_%d", action, os.Getpid())
-	em, err := emulator.New(emulator.Config{DSN: dsn, Databases: []string{db}})
+	l, err := emulator.Listen(b.Context(), emulator.Config{DSN: dsn, Databases: []string{db}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := httptest.NewServer(em)
-	u, _ := url.Parse(srv.URL)
-	c, err := dataapi.New(dataapi.Config{Host: u.Hostname(), Port: u.Port(), Scheme: "http", User: "root", Database: db,
+	c, err := dataapi.New(dataapi.Config{Host: l.Host(), Port: l.Port(), Scheme: "http", User: "root", Database: db,
 		MaxInFlight: 4, Timeout: time.Minute})
 	if err != nil {
 		b.Fatal(err)
@@ -92,8 +88,7 @@ func benchWriter(b *testing.B, dsn, action string) func(ctx context.Context, eve
 		if dsn != "" {
 			_, _ = c.Exec(ctx, "DROP DATABASE IF EXISTS "+singlestore.QuoteIdentifier(db))
 		}
-		srv.Close()
-		_ = em.Close()
+		_ = l.Close()
 	})
 	if action == "send" {
 		w, err := singlestore.NewWriter(singlestore.NewExecutor(c), singlestore.WriterConfig{Database: db, Concurrency: 4})

@@ -180,7 +180,7 @@ func TestServeWarehouseSource(t *testing.T) {
 	status, body = servePost(t, http.DefaultClient, r.url+"/v1/track", serveEvent("track", "web-1"), basicAuth("web-key"))
 	require.Equal(t, 200, status, body)
 
-	c := dbClient(t, d.ts.URL, d.database)
+	c := dbClient(t, d.url, d.database)
 	for table, want := range map[string]string{"tracks": "1", "order_completed": "1", "identifies": "1", "users": "1", "groups": "1", "accounts": "1"} {
 		rows, err := c.QueryRows(context.Background(), "SELECT COUNT(*) AS n FROM "+singlestore.QuoteIdentifier(table))
 		require.NoError(t, err, table)
@@ -190,7 +190,7 @@ func TestServeWarehouseSource(t *testing.T) {
 	require.NoError(t, err)
 	assert.JSONEq(t, `99.5`, string(rows[0]["total"]))
 	assert.JSONEq(t, `"203.0.113.7"`, string(rows[0]["context_ip"]))
-	assert.Equal(t, map[string]int{"web-1": 1}, rowCounts(t, d.ts.URL, d.database, "segment_data"))
+	assert.Equal(t, map[string]int{"web-1": 1}, rowCounts(t, d.url, d.database, "segment_data"))
 	require.Equal(t, exitOK, r.wait(t))
 }
 

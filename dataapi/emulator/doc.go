@@ -10,6 +10,16 @@
 //   - or any MySQL-protocol server named by Config.DSN: MariaDB, MySQL, or
 //     SingleStore's own SQL port.
 //
+// # Serving
+//
+// Listen starts a Server and serves it over real HTTP on a free loopback
+// port, for clients and programs that need a host and a port; Start
+// serves a Server on a listener of one's choosing, optionally with TLS. The
+// returned *Local knows its URL, host and port, and its Close stops
+// serving gracefully (waiting a bounded time for requests in flight)
+// before it closes the Server. For httptest, serve the Server itself: it
+// is an http.Handler.
+//
 // # Protocol
 //
 //   - GET /ping, without auth, answers "pong".

@@ -1,6 +1,7 @@
 package emulator_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log"
@@ -33,7 +34,7 @@ func post(url, body string) {
 }
 
 // The emulator is an http.Handler: serve it with httptest (or any
-// http.Server) and talk to it as to the Data API.
+// http.Server, or with Listen) and talk to it as to the Data API.
 func Example() {
 	srv, err := emulator.New(emulator.Config{}) // embedded engine, database "s2segment"
 	if err != nil {
@@ -72,4 +73,26 @@ func Example_faults() {
 	// Output:
 	// 429 Error 1105 (HY000): injected failure (emulator fail rate 1)
 	// 1
+}
+
+// Listen serves the emulator over real HTTP on a loopback port, for a
+// client (or a program run as a subprocess) that needs a host and a port.
+func ExampleListen() {
+	l, err := emulator.Listen(context.Background(), emulator.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer l.Close() // stops serving and drops the data
+
+	fmt.Println(l.Host())
+	post(l.URL()+"/api/v2/query/rows", `{"sql":"SELECT 1 AS one","database":"s2segment"}`)
+	if err := l.Close(); err != nil {
+		log.Fatal(err)
+	}
+	_, err = http.Get(l.URL() + "/ping")
+	fmt.Println("after Close:", err != nil)
+	// Output:
+	// 127.0.0.1
+	// 200 {"results":[{"rows":[{"one":1}]}]}
+	// after Close: true
 }

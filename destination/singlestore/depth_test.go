@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -85,16 +83,12 @@ func TestWriterCreatesTableInItsDatabase(t *testing.T) {
 	for name, cfg := range backends {
 		t.Run(name, func(t *testing.T) {
 			dbA, dbB := cfg.Databases[0], cfg.Databases[1]
-			em, err := emulator.New(cfg)
+			l, err := emulator.Listen(t.Context(), cfg)
 			require.NoError(t, err)
-			t.Cleanup(func() { _ = em.Close() })
-			srv := httptest.NewServer(em)
-			t.Cleanup(srv.Close)
-			u, err := url.Parse(srv.URL)
-			require.NoError(t, err)
+			t.Cleanup(func() { _ = l.Close() })
 			clientFor := func(db string) *dataapi.Client {
 				c, err := dataapi.New(dataapi.Config{
-					Host: u.Hostname(), Port: u.Port(), Scheme: "http", User: "root", Password: "pw", Database: db,
+					Host: l.Host(), Port: l.Port(), Scheme: "http", User: "root", Password: "pw", Database: db,
 					MaxAttempts: 2, BackoffBase: time.Millisecond, Timeout: 10 * time.Second,
 				})
 				require.NoError(t, err)

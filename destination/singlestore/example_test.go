@@ -3,8 +3,6 @@ package singlestore_test
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
-	"net/url"
 
 	"github.com/s2segment/s2segment/dataapi"
 	"github.com/s2segment/s2segment/dataapi/emulator"
@@ -36,16 +34,13 @@ func ExampleEncoder() {
 
 func ExampleWriter() {
 	// A local Data API with a real SQL engine behind it.
-	em, err := emulator.New(emulator.Config{})
+	em, err := emulator.Listen(context.Background(), emulator.Config{})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	defer em.Close()
-	srv := httptest.NewServer(em)
-	defer srv.Close()
-	u, _ := url.Parse(srv.URL)
-	client, err := dataapi.New(dataapi.Config{Host: u.Hostname(), Port: u.Port(), Scheme: "http", User: "root", Password: "pw", Database: "s2segment"})
+	client, err := dataapi.New(dataapi.Config{Host: em.Host(), Port: em.Port(), Scheme: "http", User: "root", Password: "pw", Database: "s2segment"})
 	if err != nil {
 		fmt.Println(err)
 		return

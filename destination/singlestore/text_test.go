@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -75,13 +73,10 @@ func TestEmojiEscapesLandAsTheCharacter(t *testing.T) {
 	}
 	for name, cfg := range cfgs {
 		t.Run(name, func(t *testing.T) {
-			em, err := emulator.New(cfg)
+			l, err := emulator.Listen(t.Context(), cfg)
 			require.NoError(t, err)
-			t.Cleanup(func() { _ = em.Close() })
-			srv := httptest.NewServer(em)
-			t.Cleanup(srv.Close)
-			u, _ := url.Parse(srv.URL)
-			client, err := dataapi.New(dataapi.Config{Host: u.Hostname(), Port: u.Port(), Scheme: "http", User: "root", Database: db})
+			t.Cleanup(func() { _ = l.Close() })
+			client, err := dataapi.New(dataapi.Config{Host: l.Host(), Port: l.Port(), Scheme: "http", User: "root", Database: db})
 			require.NoError(t, err)
 			t.Cleanup(func() { _, _ = client.Exec(context.Background(), "DROP DATABASE IF EXISTS "+QuoteIdentifier(db)) })
 			w, err := NewWriter(NewExecutor(client), WriterConfig{Database: db, Table: "emoji"})

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -44,17 +42,13 @@ func warehouseBackends(t *testing.T, db string) map[string]func(t *testing.T) *d
 
 func newEmulatorDB(t *testing.T, cfg emulator.Config, db string) (*emulator.Server, *dataapi.Client) {
 	t.Helper()
-	em, err := emulator.New(cfg)
+	l, err := emulator.Listen(t.Context(), cfg)
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = em.Close() })
-	srv := httptest.NewServer(em)
-	t.Cleanup(srv.Close)
-	u, err := url.Parse(srv.URL)
-	require.NoError(t, err)
-	c, err := dataapi.New(dataapi.Config{Host: u.Hostname(), Port: u.Port(), Scheme: "http", User: "root", Password: "pw", Database: db,
+	t.Cleanup(func() { _ = l.Close() })
+	c, err := dataapi.New(dataapi.Config{Host: l.Host(), Port: l.Port(), Scheme: "http", User: "root", Password: "pw", Database: db,
 		MaxAttempts: 2, BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond, Timeout: 20 * time.Second})
 	require.NoError(t, err)
-	return em, c
+	return l.Server(), c
 }
 
 func newWarehouseWriter(t *testing.T, c *dataapi.Client, db string, edit func(*WarehouseConfig)) *WarehouseWriter {

@@ -3,26 +3,22 @@ package adapter_test
 import (
 	"context"
 	"fmt"
-	"github.com/s2segment/s2segment/internal/diagnose"
-	"net"
-	"net/http/httptest"
 
 	"github.com/s2segment/s2segment/dataapi/emulator"
 	"github.com/s2segment/s2segment/destination/singlestore"
 	"github.com/s2segment/s2segment/internal/adapter"
+	"github.com/s2segment/s2segment/internal/diagnose"
 )
 
 // Check the settings (which creates the table), then write events through a
 // Sink: one result per event, in order.
 func Example() {
-	em, err := emulator.New(emulator.Config{}) // a local Data API with database "s2segment"
+	em, err := emulator.Listen(context.Background(), emulator.Config{}) // a local Data API with database "s2segment"
 	if err != nil {
 		panic(err)
 	}
 	defer em.Close()
-	ts := httptest.NewServer(em)
-	defer ts.Close()
-	host, port, _ := net.SplitHostPort(ts.Listener.Addr().String())
+	host, port := em.Host(), em.Port()
 
 	conn := adapter.Connection{Scheme: "http"}
 	settings := singlestore.Settings{Host: host, Port: port, Username: "root", Password: "pw", DBName: "s2segment", TableName: "segment_data"}
@@ -60,14 +56,12 @@ func Example() {
 
 // A check that fails says what to do.
 func ExampleExplain() {
-	em, err := emulator.New(emulator.Config{})
+	em, err := emulator.Listen(context.Background(), emulator.Config{})
 	if err != nil {
 		panic(err)
 	}
 	defer em.Close()
-	ts := httptest.NewServer(em)
-	defer ts.Close()
-	host, port, _ := net.SplitHostPort(ts.Listener.Addr().String())
+	host, port := em.Host(), em.Port()
 
 	conn := adapter.Connection{Scheme: "http"}
 	settings := singlestore.Settings{Host: host, Port: port, Username: "loader", Password: "pw", DBName: "analytics"}

@@ -5,8 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"net"
-	"net/http/httptest"
 	"os"
 	"strconv"
 	"testing"
@@ -41,8 +39,6 @@ func backends() []backend {
 
 // testDB is an emulator serving over real HTTP with a database of its own.
 type testDB struct {
-	em       *emulator.Server
-	ts       *httptest.Server
 	host     string
 	port     string
 	database string
@@ -58,18 +54,15 @@ func startEmulator(t testing.TB, b backend, faults emulator.Faults) *testDB {
 		_, _ = rand.Read(r[:])
 		db = "s2serving_" + hex.EncodeToString(r[:])
 	}
-	em, err := emulator.New(emulator.Config{DSN: b.dsn, Databases: []string{db}, Faults: faults})
+	l, err := emulator.Listen(t.Context(), emulator.Config{DSN: b.dsn, Databases: []string{db}, Faults: faults})
 	require.NoError(t, err)
-	ts := httptest.NewServer(em)
-	host, port, _ := net.SplitHostPort(ts.Listener.Addr().String())
-	d := &testDB{em: em, ts: ts, host: host, port: port, database: db}
+	d := &testDB{host: l.Host(), port: l.Port(), database: db}
 	t.Cleanup(func() {
-		ts.Close()
 		if b.dsn != "" {
 			c := d.client(t, "")
 			_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+singlestore.QuoteIdentifier(db))
 		}
-		_ = em.Close()
+		_ = l.Close()
 	})
 	return d
 }

@@ -3,8 +3,6 @@ package bench
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"testing"
 	"time"
 
@@ -44,14 +42,11 @@ func TestPipelineKeepsTheByteCap(t *testing.T) {
 // emulator failing a fifth of requests with 500): the client's retries are
 // counted, every event is written once, and the rows are there.
 func TestReplayToDataAPIWithFaults(t *testing.T) {
-	emu, err := emulator.New(emulator.Config{Faults: emulator.Faults{FailRate: 0.2, FailStatus: http.StatusInternalServerError, Seed: 3}})
+	emu, err := emulator.Listen(t.Context(), emulator.Config{Faults: emulator.Faults{FailRate: 0.2, FailStatus: http.StatusInternalServerError, Seed: 3}})
 	require.NoError(t, err)
 	defer emu.Close()
-	ts := httptest.NewServer(emu)
-	defer ts.Close()
-	u, _ := url.Parse(ts.URL)
 	dc := dataapi.Config{
-		Host: u.Hostname(), Port: u.Port(), Scheme: "http", User: "root", Database: emulator.DefaultDatabase,
+		Host: emu.Host(), Port: emu.Port(), Scheme: "http", User: "root", Database: emulator.DefaultDatabase,
 		MaxAttempts: 12, BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond,
 	}
 	rep, err := Run(t.Context(), Config{
@@ -64,9 +59,9 @@ func TestReplayToDataAPIWithFaults(t *testing.T) {
 	require.NotNil(t, rep.DataAPI)
 	assert.EqualValues(t, 20, rep.DataAPI.Batches)
 	assert.Equal(t, rep.DataAPI.Batches+rep.DataAPI.Retries, rep.DataAPI.Requests)
-	assert.Contains(t, rep.Target, "http://"+u.Host+" database s2segment")
+	assert.Contains(t, rep.Target, emu.URL()+" database s2segment")
 
-	c, err := dataapi.New(dataapi.Config{Host: u.Hostname(), Port: u.Port(), Scheme: "http", User: "root", Database: emulator.DefaultDatabase, MaxAttempts: 12, BackoffBase: time.Millisecond})
+	c, err := dataapi.New(dataapi.Config{Host: emu.Host(), Port: emu.Port(), Scheme: "http", User: "root", Database: emulator.DefaultDatabase, MaxAttempts: 12, BackoffBase: time.Millisecond})
 	require.NoError(t, err)
 	rows, err := c.QueryRows(context.Background(), "SELECT COUNT(*) AS n, COUNT(DISTINCT messageId) AS d FROM bench_faults")
 	require.NoError(t, err)
@@ -87,13 +82,10 @@ func TestDurationCapsTheRun(t *testing.T) {
 // TestServeSinkReportsRejections checks the in-process endpoint's sink: a
 // written event is 200, an invalid one a final 400 that is counted.
 func TestServeSinkReportsRejections(t *testing.T) {
-	emu, err := emulator.New(emulator.Config{})
+	emu, err := emulator.Listen(t.Context(), emulator.Config{})
 	require.NoError(t, err)
 	defer emu.Close()
-	ts := httptest.NewServer(emu)
-	defer ts.Close()
-	u, _ := url.Parse(ts.URL)
-	c, err := dataapi.New(dataapi.Config{Host: u.Hostname(), Port: u.Port(), Scheme: "http", User: "root", Database: emulator.DefaultDatabase})
+	c, err := dataapi.New(dataapi.Config{Host: emu.Host(), Port: emu.Port(), Scheme: "http", User: "root", Database: emulator.DefaultDatabase})
 	require.NoError(t, err)
 	cfg := &Config{BatchSize: 10, MaxRequestBytes: 1_000_000}
 	w, err := newWriter(t.Context(), cfg, singlestore.NewExecutor(c), emulator.DefaultDatabase, "sink_t", 10)

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,35 +50,26 @@ func openTarget(ctx context.Context, c *Config) (*target, error) {
 		}
 		return &target{client: client, database: dc.Database, desc: desc, api: ep, close: client.CloseIdleConnections}, nil
 	}
-	emu, err := emulator.New(emulator.Config{})
+	local, err := emulator.Listen(ctx, emulator.Config{})
 	if err != nil {
 		return nil, fmt.Errorf("starting the emulator: %w", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		_ = emu.Close()
-		return nil, fmt.Errorf("starting the emulator: %w", err)
-	}
-	hs := &http.Server{Handler: emu, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = hs.Serve(ln) }()
-	addr := ln.Addr().(*net.TCPAddr)
 	client, err := dataapi.New(dataapi.Config{
-		Host: "127.0.0.1", Port: strconv.Itoa(addr.Port), Scheme: "http", User: "root",
+		Host: local.Host(), Port: local.Port(), Scheme: "http", User: "root",
 		Database: emulator.DefaultDatabase, MaxInFlight: inFlight,
 	})
 	if err != nil {
-		_ = hs.Close()
-		_ = emu.Close()
+		_ = local.Close()
 		return nil, fmt.Errorf("configuring the Data API client: %w", err)
 	}
-	ep, _ := endpointOf(c, addr.String()) // no TLS to configure
+	addr := net.JoinHostPort(local.Host(), local.Port())
+	ep, _ := endpointOf(c, addr) // no TLS to configure
 	return &target{
 		client: client, database: emulator.DefaultDatabase, api: ep,
-		desc: "embedded emulator at http://" + addr.String() + " (" + emu.Engine() + ")",
+		desc: "embedded emulator at " + local.URL() + " (" + local.Server().Engine() + ")",
 		close: func() {
 			client.CloseIdleConnections()
-			_ = hs.Close()
-			_ = emu.Close()
+			_ = local.Close()
 		},
 	}, nil
 }

@@ -8,8 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,23 +62,18 @@ func newSite(t *testing.T, b backend, cfg emulator.Config) *site {
 	if b.dsn != "" {
 		dropAfter(t, b.dsn, db)
 	}
-	em, err := emulator.New(cfg)
+	l, err := emulator.Listen(t.Context(), cfg)
 	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, l.Close()) })
+	em := l.Server()
 	require.Equal(t, !cfg.PlainMySQL, em.SingleStoreRules())
-	ts := httptest.NewServer(em)
-	t.Cleanup(func() {
-		ts.Close()
-		require.NoError(t, em.Close())
-	})
-	u, err := url.Parse(ts.URL)
-	require.NoError(t, err)
 	c, err := dataapi.New(dataapi.Config{
-		Host: u.Hostname(), Port: u.Port(), Scheme: "http", User: "root", Database: db,
+		Host: l.Host(), Port: l.Port(), Scheme: "http", User: "root", Database: db,
 		MaxAttempts: 1, Timeout: 60 * time.Second,
 	})
 	require.NoError(t, err)
 	return &site{db: db, em: em, client: c, target: diagnose.Target{
-		Scheme: "http", Host: u.Hostname(), Port: u.Port(), User: "root", Database: db,
+		Scheme: "http", Host: l.Host(), Port: l.Port(), User: "root", Database: db,
 	}}
 }
 

@@ -9,8 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -45,8 +43,8 @@ type liveAPI struct {
 	hs       *http.Server
 	restarts atomic.Int64
 	// clean serves the same emulator without the front, for setup and
-	// reading back.
-	clean *httptest.Server
+	// reading back; closing it closes the emulator.
+	clean *emulator.Local
 }
 
 // newEmulator starts an emulator. emulator.New is safe to call from
@@ -60,8 +58,11 @@ func newEmulator(t *testing.T, cfg emulator.Config) *emulator.Server {
 
 func newLiveAPI(t *testing.T, cfg emulator.Config, f *front) *liveAPI {
 	t.Helper()
-	emu := newEmulator(t, cfg)
-	a := &liveAPI{t: t, emu: emu, h: emu}
+	clean, err := emulator.Listen(t.Context(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = clean.Close() }) // after stop: cleanups run last first
+	emu := clean.Server()
+	a := &liveAPI{t: t, emu: emu, h: emu, clean: clean}
 	if f != nil {
 		f.next, f.api = emu, a
 		a.h = f
@@ -70,12 +71,7 @@ func newLiveAPI(t *testing.T, cfg emulator.Config, f *front) *liveAPI {
 	require.NoError(t, err)
 	a.addr = ln.Addr().String()
 	a.serve(ln)
-	a.clean = httptest.NewServer(emu)
-	t.Cleanup(func() {
-		a.stop()
-		a.clean.Close()
-		_ = emu.Close()
-	})
+	t.Cleanup(a.stop)
 	return a
 }
 
@@ -145,9 +141,8 @@ func (a *liveAPI) client(tweak func(*dataapi.Config)) *dataapi.Client {
 // reader returns a client of the emulator without the front, retrying the
 // emulator's own faults many times, for setup and reading back.
 func (a *liveAPI) reader() *dataapi.Client {
-	u, _ := url.Parse(a.clean.URL)
 	c, err := dataapi.New(dataapi.Config{
-		Host: u.Hostname(), Port: u.Port(), Scheme: "http", User: "root", Database: database,
+		Host: a.clean.Host(), Port: a.clean.Port(), Scheme: "http", User: "root", Database: database,
 		MaxAttempts: 60, BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond,
 	})
 	require.NoError(a.t, err)

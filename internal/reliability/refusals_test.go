@@ -143,17 +143,17 @@ func newHosted(t *testing.T, b suiteBackend) *hosted {
 		_, _ = rand.Read(r[:])
 		db = "s2rel_" + hex.EncodeToString(r[:])
 	}
-	emu := newEmulator(t, emulator.Config{DSN: b.dsn, Databases: []string{db}, User: "root", Password: suitePassword})
+	// The emulator on a port of its own, and the refusing front on another.
+	cs, err := emulator.Listen(t.Context(), emulator.Config{DSN: b.dsn, Databases: []string{db}, User: "root", Password: suitePassword})
+	require.NoError(t, err)
+	emu := cs.Server()
 	h := &hosted{t: t, emu: emu, database: db, logs: &syncBuffer{}, metrics: adapter.NewClientMetrics(),
 		client: &http.Client{Timeout: 30 * time.Second}}
 	h.front = &refusingFront{next: emu}
 	fs := httptest.NewServer(h.front)
-	cs := httptest.NewServer(emu)
 	h.frontURL = fs.URL
 	host, port, _ := net.SplitHostPort(fs.Listener.Addr().String())
-	chost, cport, _ := net.SplitHostPort(cs.Listener.Addr().String())
-	var err error
-	h.clean, err = dataapi.New(dataapi.Config{Host: chost, Port: cport, Scheme: "http", User: "root", Password: suitePassword, Database: db})
+	h.clean, err = dataapi.New(dataapi.Config{Host: cs.Host(), Port: cs.Port(), Scheme: "http", User: "root", Password: suitePassword, Database: db})
 	require.NoError(t, err)
 
 	logger := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -191,7 +191,7 @@ func newHosted(t *testing.T, b suiteBackend) *hosted {
 		if b.dsn != "" {
 			_, _ = h.clean.Exec(context.Background(), "DROP DATABASE IF EXISTS "+singlestore.QuoteIdentifier(db))
 		}
-		cs.Close()
+		_ = cs.Close()
 	})
 	return h
 }

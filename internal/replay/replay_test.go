@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -176,14 +174,10 @@ func TestRunAllWrittenIsOK(t *testing.T) {
 // TestRunFailedRequests sends to a real emulator whose table does not exist:
 // every event fails with the Data API's answer.
 func TestRunFailedRequests(t *testing.T) {
-	em, err := emulator.New(emulator.Config{})
+	l, err := emulator.Listen(t.Context(), emulator.Config{})
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = em.Close() })
-	srv := httptest.NewServer(em)
-	t.Cleanup(srv.Close)
-	u, err := url.Parse(srv.URL)
-	require.NoError(t, err)
-	c, err := dataapi.New(dataapi.Config{Host: u.Hostname(), Port: u.Port(), Scheme: "http", User: "root", Database: testDB, MaxAttempts: 1})
+	t.Cleanup(func() { _ = l.Close() })
+	c, err := dataapi.New(dataapi.Config{Host: l.Host(), Port: l.Port(), Scheme: "http", User: "root", Database: testDB, MaxAttempts: 1})
 	require.NoError(t, err)
 	counting := NewCounting(singlestore.NewExecutor(c))
 	w, err := singlestore.NewWriter(counting, singlestore.WriterConfig{Database: testDB, Table: "missing", BatchSize: 2})
