@@ -1,18 +1,19 @@
 package adapter
 
 import (
-	"container/list"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"github.com/s2segment/s2segment/internal/diagnose"
 	"sync"
+
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/s2segment/s2segment/dataapi"
 	"github.com/s2segment/s2segment/destination"
 	"github.com/s2segment/s2segment/destination/singlestore"
+	"github.com/s2segment/s2segment/internal/diagnose"
 	"github.com/s2segment/s2segment/internal/endpoint"
 )
 
@@ -45,14 +46,13 @@ type Actions struct {
 	cfg      ActionsConfig
 	manifest []byte
 
-	mu      sync.Mutex
-	clients *list.List // of *clientEntry, most recently used first
-	byKey   map[[32]byte]*list.Element
-}
+	clients *lru.Cache[[32]byte, *dataapi.Client]
 
-type clientEntry struct {
-	key [32]byte
-	c   *dataapi.Client
+	// mu serialises the making of clients, so that settings asked for twice
+	// at once make one client. evicted collects, under mu, the clients an
+	// insertion pushed out; they are retired once mu is released.
+	mu      sync.Mutex
+	evicted []*dataapi.Client
 }
 
 var _ endpoint.Actions = (*Actions)(nil)
@@ -69,7 +69,17 @@ func NewActions(cfg ActionsConfig) (*Actions, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating actions: %w", err)
 	}
-	return &Actions{cfg: cfg, manifest: m, clients: list.New(), byKey: make(map[[32]byte]*list.Element)}, nil
+	a := &Actions{cfg: cfg, manifest: m}
+	// The callback runs in the goroutine that called Add, after the cache
+	// has released its own lock, and only Add (under mu) can evict: it
+	// only appends.
+	a.clients, err = lru.NewWithEvict(cfg.MaxClients, func(_ [32]byte, c *dataapi.Client) {
+		a.evicted = append(a.evicted, c)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating actions: %w", err)
+	}
+	return a, nil
 }
 
 // Manifest returns the destination's definition as JSON.
@@ -132,23 +142,27 @@ func (a *Actions) Sink(settings, mapping []byte, subscription string) (endpoint.
 // on a miss. Keys are hashes, so no password stays in the cache's keys.
 func (a *Actions) client(s singlestore.Settings) (*dataapi.Client, error) {
 	key := clientKey(s)
+	if c, ok := a.clients.Get(key); ok {
+		return c, nil
+	}
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	if e, ok := a.byKey[key]; ok {
-		a.clients.MoveToFront(e)
-		return e.Value.(*clientEntry).c, nil
+	if c, ok := a.clients.Get(key); ok { // made meanwhile
+		a.mu.Unlock()
+		return c, nil
 	}
 	c, err := a.cfg.Connection.NewClient(s)
 	if err != nil {
+		a.mu.Unlock()
 		return nil, err
 	}
-	a.byKey[key] = a.clients.PushFront(&clientEntry{key: key, c: c})
-	for a.clients.Len() > a.cfg.MaxClients {
-		old := a.clients.Remove(a.clients.Back()).(*clientEntry)
-		delete(a.byKey, old.key)
+	a.clients.Add(key, c)
+	evicted := a.evicted
+	a.evicted = nil
+	a.mu.Unlock()
+	for _, old := range evicted {
 		// Sinks still holding it keep working; its idle connections go.
-		old.c.CloseIdleConnections()
-		a.cfg.Connection.Metrics.Retire(old.c)
+		old.CloseIdleConnections()
+		a.cfg.Connection.Metrics.Retire(old)
 	}
 	return c, nil
 }
@@ -167,11 +181,7 @@ func clientKey(s singlestore.Settings) [32]byte {
 }
 
 // Clients returns the number of Data API clients kept.
-func (a *Actions) Clients() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.clients.Len()
-}
+func (a *Actions) Clients() int { return a.clients.Len() }
 
 // sinkError is a destination configuration Sink refused: every event of the
 // request fails with it, as a payload validation failure.

@@ -6,14 +6,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tidwall/gjson"
 
+	"github.com/s2segment/s2segment/dataapi"
 	"github.com/s2segment/s2segment/dataapi/emulator"
 	"github.com/s2segment/s2segment/destination/singlestore"
 	"github.com/s2segment/s2segment/internal/endpoint"
@@ -164,4 +169,125 @@ func TestActionsKeepBoundedClients(t *testing.T) {
 	assert.Equal(t, 2, a.Clients())
 	_, err = NewActions(ActionsConfig{MaxClients: -1})
 	assert.Error(t, err)
+}
+
+// pingServer answers GET /ping with "pong" and reports, on the returned
+// channel, every connection closed: a client that pinged keeps one idle
+// connection until its idle connections are closed.
+func pingServer(t *testing.T) (host, port string, closed <-chan struct{}) {
+	t.Helper()
+	ch := make(chan struct{}, 64)
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "pong")
+	}))
+	ts.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateClosed {
+			ch <- struct{}{}
+		}
+	}
+	ts.Start()
+	t.Cleanup(ts.Close)
+	host, port, err := net.SplitHostPort(ts.Listener.Addr().String())
+	require.NoError(t, err)
+	return host, port, ch
+}
+
+// TestActionsClientCacheEvictsLeastRecentlyUsed drives the client cache
+// through sequences of settings (named by database) and checks which
+// clients are kept, which were made, and that every client pushed out was
+// retired from the metrics and had its idle connection closed.
+func TestActionsClientCacheEvictsLeastRecentlyUsed(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		max     int
+		seq     []string
+		made    []string // databases of the clients made, in order
+		kept    []string
+		retired []int // indexes in made
+	}{
+		{name: "within the bound", max: 3, seq: []string{"a", "b", "c"}, made: []string{"a", "b", "c"}, kept: []string{"a", "b", "c"}},
+		{name: "the same settings share a client", max: 2, seq: []string{"a", "a", "a"}, made: []string{"a"}, kept: []string{"a"}},
+		{name: "beyond the bound the oldest goes", max: 2, seq: []string{"a", "b", "c"}, made: []string{"a", "b", "c"}, kept: []string{"b", "c"}, retired: []int{0}},
+		{name: "a touched client stays", max: 2, seq: []string{"a", "b", "a", "c"}, made: []string{"a", "b", "c"}, kept: []string{"a", "c"}, retired: []int{1}},
+		{name: "an evicted client is made again", max: 2, seq: []string{"a", "b", "c", "a"}, made: []string{"a", "b", "c", "a"}, kept: []string{"c", "a"}, retired: []int{0, 1}},
+		{name: "a bound of one", max: 1, seq: []string{"a", "b", "b", "a"}, made: []string{"a", "b", "a"}, kept: []string{"a"}, retired: []int{0, 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			host, port, closed := pingServer(t)
+			m := NewClientMetrics()
+			a, err := NewActions(ActionsConfig{Connection: Connection{Scheme: "http", Timeout: 10 * time.Second, Metrics: m}, MaxClients: tc.max})
+			require.NoError(t, err)
+			settings := func(db string) singlestore.Settings {
+				return singlestore.Settings{Host: host, Port: port, Username: "u", Password: testPassword, DBName: db}
+			}
+			var made []*dataapi.Client
+			var madeDB []string
+			for _, db := range tc.seq {
+				c, err := a.client(settings(db))
+				require.NoError(t, err)
+				if !slices.Contains(made, c) {
+					made, madeDB = append(made, c), append(madeDB, db)
+				}
+				require.NoError(t, c.Ping(context.Background()))
+			}
+			assert.Equal(t, tc.made, madeDB, "clients made")
+			assert.Equal(t, len(tc.kept), a.Clients())
+			for _, db := range tc.kept {
+				assert.True(t, a.clients.Contains(clientKey(settings(db))), "%s kept", db)
+			}
+			m.mu.Lock()
+			var retired []int
+			for i, c := range made {
+				if _, live := m.live[c]; !live {
+					retired = append(retired, i)
+				}
+			}
+			m.mu.Unlock()
+			assert.Equal(t, tc.retired, retired, "clients retired")
+			for range tc.retired {
+				select {
+				case <-closed:
+				case <-time.After(10 * time.Second):
+					t.Fatal("an evicted client kept its idle connection")
+				}
+			}
+		})
+	}
+}
+
+func TestActionsClientKeySeparatesSettings(t *testing.T) {
+	base := singlestore.Settings{Host: "h", Port: "1", Username: "u", Password: "p", DBName: "d"}
+	other := base
+	other.Password = "q"
+	assert.NotEqual(t, clientKey(base), clientKey(other), "a password of its own")
+	other = base
+	other.Host, other.Port = "h1", ""
+	assert.NotEqual(t, clientKey(base), clientKey(other), "parts do not run into each other")
+	other = base
+	other.TableName = "t"
+	assert.Equal(t, clientKey(base), clientKey(other), "the table is not the connection's")
+}
+
+func TestActionsConcurrentMissesMakeOneClient(t *testing.T) {
+	m := NewClientMetrics()
+	a, err := NewActions(ActionsConfig{Connection: Connection{Scheme: "http", Metrics: m}, MaxClients: 2})
+	require.NoError(t, err)
+	s := singlestore.Settings{Host: "127.0.0.1", Port: "1", Username: "u", Password: "p", DBName: "d"}
+	const n = 8
+	got := make([]*dataapi.Client, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			c, err := a.client(s)
+			assert.NoError(t, err)
+			got[i] = c
+		})
+	}
+	wg.Wait()
+	for _, c := range got {
+		assert.Same(t, got[0], c)
+	}
+	m.mu.Lock()
+	assert.Len(t, m.live, 1, "one client made")
+	m.mu.Unlock()
 }

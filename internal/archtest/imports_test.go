@@ -61,15 +61,17 @@ var rules = map[string]rule{
 		external: []string{"github.com/tidwall/gjson", "github.com/segmentio/go-snakecase"},
 	},
 	// The hosted endpoint's HTTP layer knows no SQL and no mapping: it
-	// hands events to a Sink and takes destination's status rules.
+	// hands events to a Sink and takes destination's status rules. Its
+	// cache of /send sinks is golang-lru's.
 	"internal/endpoint": {
 		internal: []string{"destination", "internal/eventsource"},
-		external: []string{"github.com/prometheus/client_golang/", "github.com/tidwall/gjson", "golang.org/x/net/netutil"},
+		external: []string{"github.com/prometheus/client_golang/", "github.com/tidwall/gjson", "golang.org/x/net/netutil", "github.com/hashicorp/golang-lru/v2"},
 	},
-	// The endpoint's one SingleStore adapter.
+	// The endpoint's one SingleStore adapter; its cache of Data API clients
+	// is golang-lru's.
 	"internal/adapter": {
 		internal: []string{"internal/endpoint", "internal/diagnose", "destination", "destination/singlestore", "dataapi", "batch"},
-		external: []string{"github.com/prometheus/client_golang/"},
+		external: []string{"github.com/prometheus/client_golang/", "github.com/hashicorp/golang-lru/v2"},
 	},
 	// The check diagnosis: no HTTP endpoint, no adapter.
 	"internal/diagnose": {

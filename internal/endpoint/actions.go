@@ -1,7 +1,6 @@
 package endpoint
 
 import (
-	"container/list"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -14,29 +13,41 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/tidwall/gjson"
 )
 
 // sinkCache keeps the committers of the sinks /send builds, one per
 // destination configuration, least recently used first out. Keys are hashes,
 // so no settings (and no password) stay in the cache's keys.
+//
+// A committer pushed out ends its linger, so requests still holding it have
+// their events written at once, and leaves the committers Shutdown drains.
 type sinkCache struct {
-	max     int
 	actions Actions
 	s       *Server
+	lru     *lru.Cache[[32]byte, *committer]
 
-	mu sync.Mutex
-	ll *list.List // of *cacheEntry, most recently used first
-	m  map[[32]byte]*list.Element
+	// mu serialises insertions, so that a configuration built twice at once
+	// keeps one committer. evicted collects, under mu, the committers an
+	// insertion pushed out; they are forgotten once mu is released.
+	mu      sync.Mutex
+	evicted []*committer
 }
 
-type cacheEntry struct {
-	key [32]byte
-	c   *committer
-}
-
-func newSinkCache(maxEntries int, a Actions, s *Server) *sinkCache {
-	return &sinkCache{max: maxEntries, actions: a, s: s, ll: list.New(), m: make(map[[32]byte]*list.Element)}
+func newSinkCache(maxEntries int, a Actions, s *Server) (*sinkCache, error) {
+	sc := &sinkCache{actions: a, s: s}
+	// The callback runs in the goroutine that called Add, after the cache
+	// has released its own lock, and only Add (under mu) can evict: it
+	// only appends.
+	c, err := lru.NewWithEvict(maxEntries, func(_ [32]byte, c *committer) {
+		sc.evicted = append(sc.evicted, c)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating the sink cache: %w", err)
+	}
+	sc.lru = c
+	return sc, nil
 }
 
 func cacheKey(settings, mapping []byte, subscription string) [32]byte {
@@ -55,14 +66,9 @@ func cacheKey(settings, mapping []byte, subscription string) [32]byte {
 // get returns the committer for a configuration, building its Sink on a miss.
 func (sc *sinkCache) get(settings, mapping []byte, subscription string) (*committer, error) {
 	key := cacheKey(settings, mapping, subscription)
-	sc.mu.Lock()
-	if e, ok := sc.m[key]; ok {
-		sc.ll.MoveToFront(e)
-		c := e.Value.(*cacheEntry).c
-		sc.mu.Unlock()
+	if c, ok := sc.lru.Get(key); ok {
 		return c, nil
 	}
-	sc.mu.Unlock()
 
 	sink, err := sc.actions.Sink(settings, mapping, subscription)
 	if err != nil {
@@ -73,26 +79,22 @@ func (sc *sinkCache) get(settings, mapping []byte, subscription string) (*commit
 	}
 
 	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	if e, ok := sc.m[key]; ok { // built concurrently: keep the first
-		sc.ll.MoveToFront(e)
-		return e.Value.(*cacheEntry).c, nil
+	if c, ok := sc.lru.Get(key); ok { // built concurrently: keep the first
+		sc.mu.Unlock()
+		return c, nil
 	}
 	c := sc.s.newCommitter(sink)
-	sc.m[key] = sc.ll.PushFront(&cacheEntry{key: key, c: c})
-	for sc.ll.Len() > sc.max {
-		old := sc.ll.Remove(sc.ll.Back()).(*cacheEntry)
-		delete(sc.m, old.key)
-		sc.s.forget(old.c)
+	sc.lru.Add(key, c)
+	evicted := sc.evicted
+	sc.evicted = nil
+	sc.mu.Unlock()
+	for _, old := range evicted {
+		sc.s.forget(old)
 	}
 	return c, nil
 }
 
-func (sc *sinkCache) len() int {
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	return sc.ll.Len()
-}
+func (sc *sinkCache) len() int { return sc.lru.Len() }
 
 // authorized checks the Actions token, answering 401 when it is wrong.
 func (s *Server) authorized(w *response, r *http.Request) bool {

@@ -1,9 +1,13 @@
 package endpoint
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -166,4 +170,130 @@ func TestCacheKeySeparatesParts(t *testing.T) {
 	assert.NotEqual(t, cacheKey([]byte(`{"a":1}`), nil, ""), cacheKey([]byte(`{"a":`), []byte(`1}`), ""))
 	assert.NotEqual(t, cacheKey(nil, []byte(`{}`), ""), cacheKey([]byte(`{}`), nil, ""))
 	assert.Equal(t, cacheKey([]byte(`{}`), nil, "s"), cacheKey([]byte(`{}`), nil, "s"))
+}
+
+// TestSinkCacheEviction drives the cache through sequences of
+// configurations (named by host). The first use of each committer leaves
+// an event lingering for an hour in an open group: a committer pushed out
+// must write it at once and leave the committers Shutdown drains, while a
+// kept one goes on lingering.
+func TestSinkCacheEviction(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		max       int
+		seq       []string
+		made      []string // hosts of the committers made, in order
+		kept      []string
+		forgotten []int // indexes in made
+	}{
+		{name: "within the bound", max: 3, seq: []string{"a", "b", "c"}, made: []string{"a", "b", "c"}, kept: []string{"a", "b", "c"}},
+		{name: "the same configuration shares a committer", max: 2, seq: []string{"a", "a", "a"}, made: []string{"a"}, kept: []string{"a"}},
+		{name: "beyond the bound the oldest goes", max: 2, seq: []string{"a", "b", "c"}, made: []string{"a", "b", "c"}, kept: []string{"b", "c"}, forgotten: []int{0}},
+		{name: "a touched committer stays", max: 2, seq: []string{"a", "b", "a", "c"}, made: []string{"a", "b", "c"}, kept: []string{"a", "c"}, forgotten: []int{1}},
+		{name: "an evicted configuration is built again", max: 2, seq: []string{"a", "b", "c", "a"}, made: []string{"a", "b", "c", "a"}, kept: []string{"c", "a"}, forgotten: []int{0, 1}},
+		{name: "a bound of one", max: 1, seq: []string{"a", "b", "b", "a"}, made: []string{"a", "b", "a"}, kept: []string{"a"}, forgotten: []int{0, 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newTestActions()
+			s, err := New(Config{Actions: a, MaxActionSinks: tc.max, Group: GroupConfig{Linger: time.Hour}, WriteTimeout: 2 * time.Hour})
+			require.NoError(t, err)
+			t.Cleanup(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				_ = s.Shutdown(ctx)
+			})
+			settings := func(host string) []byte { return []byte(`{"host":"` + host + `"}`) }
+			var made []*committer
+			var madeHost []string
+			var groups []*group
+			for _, host := range tc.seq {
+				c, err := s.actions.get(settings(host), nil, "")
+				require.NoError(t, err)
+				if slices.Contains(made, c) {
+					continue
+				}
+				ev := []byte(fmt.Sprintf(`{"type":"track","messageId":"%s-%d"}`, host, len(made)))
+				// As a /send request does: counted until its group is written.
+				require.True(t, s.work.enter())
+				l, ok := s.actBud.acquire(int64(len(ev)))
+				require.True(t, ok)
+				l.retain()
+				g, _ := c.submit([][]byte{ev}, int64(len(ev)), l)
+				l.release()
+				go func() {
+					<-g.done
+					s.work.done()
+				}()
+				made, madeHost, groups = append(made, c), append(madeHost, host), append(groups, g)
+			}
+			assert.Equal(t, tc.made, madeHost, "committers made")
+			assert.Equal(t, len(tc.kept), s.actions.len())
+			for _, host := range tc.kept {
+				assert.True(t, s.actions.lru.Contains(cacheKey(settings(host), nil, "")), "%s kept", host)
+			}
+			var forgotten []int
+			for i, c := range made {
+				s.mu.Lock()
+				_, tracked := s.committers[c]
+				s.mu.Unlock()
+				c.mu.Lock()
+				draining, lingering := c.draining, c.open == groups[i]
+				c.mu.Unlock()
+				assert.Equal(t, !tracked, draining, "committer %d: forgotten is drained", i)
+				assert.Equal(t, tracked, lingering, "committer %d: only a kept committer lingers", i)
+				if !tracked {
+					forgotten = append(forgotten, i)
+				}
+			}
+			require.Equal(t, tc.forgotten, forgotten, "committers forgotten")
+			for _, i := range tc.forgotten {
+				<-groups[i].done // sealed at eviction, so written now
+				_, ok := a.sink(madeHost[i]).row(fmt.Sprintf("%s-%d", madeHost[i], i))
+				assert.True(t, ok, "the lingering event of committer %d is written", i)
+			}
+		})
+	}
+}
+
+// gatedActions holds every Sink call until release is closed, reporting
+// each on entered.
+type gatedActions struct {
+	*testActions
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (a *gatedActions) Sink(settings, mapping []byte, subscription string) (Sink, error) {
+	a.entered <- struct{}{}
+	<-a.release
+	return a.testActions.Sink(settings, mapping, subscription)
+}
+
+func TestSinkCacheBuiltConcurrentlyKeepsTheFirst(t *testing.T) {
+	const n = 4
+	a := &gatedActions{testActions: newTestActions(), entered: make(chan struct{}), release: make(chan struct{})}
+	s, err := New(Config{Actions: a, MaxActionSinks: 2})
+	require.NoError(t, err)
+	got := make([]*committer, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			c, err := s.actions.get([]byte(`{"host":"h"}`), nil, "")
+			assert.NoError(t, err)
+			got[i] = c
+		})
+	}
+	for range n { // every caller missed and is building
+		<-a.entered
+	}
+	close(a.release)
+	wg.Wait()
+	assert.Equal(t, n, a.builds())
+	for _, c := range got {
+		assert.Same(t, got[0], c)
+	}
+	assert.Equal(t, 1, s.actions.len())
+	s.mu.Lock()
+	assert.Len(t, s.committers, 1, "one committer made")
+	s.mu.Unlock()
 }

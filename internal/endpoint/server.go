@@ -122,7 +122,11 @@ func New(cfg Config) (*Server, error) {
 		s.single = s.sources[st.Sources[0].Name]
 	}
 	if st.Actions != nil {
-		s.actions = newSinkCache(st.MaxActionSinks, st.Actions, s)
+		sc, err := newSinkCache(st.MaxActionSinks, st.Actions, s)
+		if err != nil { // validate has checked MaxActionSinks is positive
+			return nil, &ConfigError{Field: "MaxActionSinks", Reason: err.Error()}
+		}
+		s.actions = sc
 	}
 	s.handler = s.routes(false)
 	s.admin = s.routes(true)
