@@ -21,6 +21,10 @@ const MaxDepth = 10000
 
 const hexDigits = "0123456789abcdef"
 
+// shortEscapes holds, for each ASCII byte with a two-character escape, the
+// character after the backslash.
+var shortEscapes = [utf8.RuneSelf]byte{'"': '"', '\\': '\\', '\b': 'b', '\f': 'f', '\n': 'n', '\r': 'r', '\t': 't'}
+
 // AppendString appends s as a JSON string, the way JavaScript's
 // JSON.stringify and Go's encoding/json (without HTML escaping) write it:
 // '"' and '\' are escaped, control characters are written as \b, \f, \n,
@@ -61,22 +65,9 @@ func AppendEscaped(dst []byte, s string) []byte {
 			continue
 		}
 		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"':
-			dst = append(dst, '\\', '"')
-		case '\\':
-			dst = append(dst, '\\', '\\')
-		case '\b':
-			dst = append(dst, '\\', 'b')
-		case '\f':
-			dst = append(dst, '\\', 'f')
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
+		if e := shortEscapes[c]; e != 0 {
+			dst = append(dst, '\\', e)
+		} else {
 			dst = AppendControl(dst, c)
 		}
 		i++
