@@ -13,15 +13,20 @@ import (
 // that is not a date and time.
 var ErrNotDateTime = errors.New("not a date and time")
 
-// EpochMillisThreshold separates epoch seconds from epoch milliseconds in
+// epochMillisThreshold separates epoch seconds from epoch milliseconds in
 // ParseTimeValue: a number above it is milliseconds. 1e11 seconds is the
 // year 5138; 1e11 milliseconds is March 1973.
-const EpochMillisThreshold = 1e11
+const epochMillisThreshold = 1e11
 
 // ParseTimeValue reads a date and time from a JSON value: a string as
 // ParseTime reads it, or a number (or a string holding only a number) as
-// Unix epoch milliseconds when it is greater than EpochMillisThreshold and
-// epoch seconds otherwise. The result is in UTC.
+// Unix epoch milliseconds when its magnitude is greater than 1e11 (March
+// 1973 in milliseconds, the year 5138 in seconds) and epoch seconds
+// otherwise. The result is in UTC.
+//
+// It is how a perform function reads a field of format "date-time" the way
+// validation accepted it: a payload's timestamp (Payload.Value) goes
+// through ParseTimeValue to become a column's time.
 func ParseTimeValue(v gjson.Result) (time.Time, error) {
 	switch v.Type {
 	case gjson.Number:
@@ -40,7 +45,7 @@ func epoch(f float64) (time.Time, error) {
 		return time.Time{}, ErrNotDateTime
 	}
 	ms := f
-	if math.Abs(f) <= EpochMillisThreshold {
+	if math.Abs(f) <= epochMillisThreshold {
 		ms = f * 1000
 	}
 	sec := math.Floor(ms / 1000)

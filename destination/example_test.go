@@ -2,6 +2,9 @@ package destination_test
 
 import (
 	"fmt"
+	"time"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/s2segment/s2segment/destination"
 )
@@ -47,4 +50,23 @@ func ExampleSchema_Validate() {
 	// Output:
 	// {"id":"42","count":3} <nil>
 	// The root value is missing the required field 'id'. Kind must be one of: "a" or "b". Count must be equal to or less than 10. Extra must be an object but it was a string.
+}
+
+// ExampleParseTimeValue reads the timestamps Segment's libraries send: ISO
+// 8601 with any offset, epoch seconds and epoch milliseconds, as numbers or
+// as strings.
+func ExampleParseTimeValue() {
+	for _, v := range []string{`"2025-07-07T12:19:25.665+02:00"`, `1751883565`, `"1751883565665"`, `"yesterday"`} {
+		t, err := destination.ParseTimeValue(gjson.Parse(v))
+		if err != nil {
+			fmt.Printf("%s: %v\n", v, err)
+			continue
+		}
+		fmt.Printf("%s: %s\n", v, t.Format(time.RFC3339Nano))
+	}
+	// Output:
+	// "2025-07-07T12:19:25.665+02:00": 2025-07-07T10:19:25.665Z
+	// 1751883565: 2025-07-07T10:19:25Z
+	// "1751883565665": 2025-07-07T10:19:25.665Z
+	// "yesterday": not a date and time
 }

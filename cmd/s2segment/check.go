@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/s2segment/s2segment/internal/diagnose"
 	"io"
 	"os"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/s2segment/s2segment/destination/singlestore"
 	"github.com/s2segment/s2segment/internal/adapter"
+	"github.com/s2segment/s2segment/internal/diagnose"
 )
 
 func init() { register(newCheckCmd) }

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/s2segment/s2segment/internal/diagnose"
 	"io"
 	"log/slog"
 	"net"
@@ -24,6 +23,7 @@ import (
 	"github.com/s2segment/s2segment/dataapi/emulator"
 	"github.com/s2segment/s2segment/destination/singlestore"
 	"github.com/s2segment/s2segment/internal/adapter"
+	"github.com/s2segment/s2segment/internal/diagnose"
 	"github.com/s2segment/s2segment/internal/endpoint"
 )
 
@@ -281,10 +281,59 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 }
 
 // setup reads the flags (and the --config file) and builds the sources,
-// their sinks and the server's configuration.
+// their sinks and the server's configuration. Every flag is checked before
+// anything is started.
 func (f *serveFlags) setup(fs *pflag.FlagSet, lookup func(string) (string, bool), logger *slog.Logger) (*serveSetup, error) {
-	if err := f.target.resolve(lookup); err != nil {
+	if err := f.resolve(fs, lookup); err != nil {
 		return nil, usageError(err)
+	}
+	conn, err := f.connection(logger)
+	if err != nil {
+		return nil, usageError(err)
+	}
+	st := &serveSetup{}
+	if st.sources, st.genKey, err = f.sources(fs, lookup); err != nil {
+		return nil, usageError(err)
+	}
+	if !serveLoopbackAddr(f.addr) && f.actions && f.actionsToken == "" {
+		return nil, usageError(fmt.Errorf("--addr %s is reachable from other machines and the Actions routes (/authenticate, /send) "+
+			"carry database credentials and connect where they say: set --actions-token (%s), or --actions=false", f.addr, serveActionsTokenEnv))
+	}
+	if err := st.startEmulator(); err != nil {
+		return nil, failedError(err)
+	}
+	fail := func(err error) (*serveSetup, error) {
+		if st.emu != nil {
+			_ = st.emu.Close()
+		}
+		return nil, err
+	}
+	batchSize, err := st.openSinks(conn, f.metrics, logger)
+	if err != nil {
+		return fail(usageError(err))
+	}
+	if f.actions {
+		if err := st.enableActions(conn, f); err != nil {
+			return fail(err)
+		}
+	}
+	f.endpointConfig(fs, &st.cfg, batchSize)
+	sinks := st.sinks
+	names := make([]string, len(st.sources))
+	for i, src := range st.sources {
+		names[i] = serveSourceName(src.name)
+	}
+	st.cfg.Ready = func(ctx context.Context) error { return serveReadyAll(ctx, sinks, names) }
+	st.cfg.Logger = logger
+	return st, nil
+}
+
+// resolve takes the secrets not given as flags from the environment and
+// checks the flags that stand on their own: TLS files, durations and
+// sizes.
+func (f *serveFlags) resolve(fs *pflag.FlagSet, lookup func(string) (string, bool)) error {
+	if err := f.target.resolve(lookup); err != nil {
+		return err
 	}
 	for _, s := range []struct {
 		flag, env string
@@ -302,75 +351,95 @@ func (f *serveFlags) setup(fs *pflag.FlagSet, lookup func(string) (string, bool)
 		}
 	}
 	if (f.tlsCert == "") != (f.tlsKey == "") {
-		return nil, usageError(errors.New("--tls-cert and --tls-key go together"))
+		return errors.New("--tls-cert and --tls-key go together")
 	}
 	if f.tlsCert != "" {
 		if _, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey); err != nil {
-			return nil, usageError(fmt.Errorf("--tls-cert/--tls-key: %w", err))
+			return fmt.Errorf("--tls-cert/--tls-key: %w", err)
 		}
 	}
 	if f.linger < 0 {
-		return nil, usageError(fmt.Errorf("--linger: want 0 or a positive duration, got %v", f.linger))
+		return fmt.Errorf("--linger: want 0 or a positive duration, got %v", f.linger)
 	}
-	conn, err := f.connection(logger)
-	if err != nil {
-		return nil, usageError(err)
+	if f.groupEvents < 0 {
+		return fmt.Errorf("--max-group-events: want a positive number, got %d", f.groupEvents)
 	}
+	for _, v := range []struct {
+		flag string
+		n    int64
+	}{{"max-connections", int64(f.maxConnections)}, {"max-header-bytes", int64(f.maxHeaderBytes)}, {"max-unauthenticated-bytes", f.unauthBytes},
+		{"max-request-events", int64(f.requestEvents)}, {"max-expanded-batch-bytes", f.expandedBytes}, {"max-event-bytes", f.eventBytes}, {"max-batch-bytes", f.batchBytes},
+		{"max-body-bytes", f.bodyBytes}, {"max-in-flight-bytes", f.inFlight}, {"max-concurrent-writes", int64(f.writeSlots)}} {
+		if v.n <= 0 {
+			return fmt.Errorf("--%s: want a positive number, got %d", v.flag, v.n)
+		}
+	}
+	for _, v := range []struct {
+		flag string
+		d    time.Duration
+	}{{"write-db-timeout", f.sinkTimeout}, {"read-header-timeout", f.readHeader}, {"read-timeout", f.readTimeout}, {"write-timeout", f.writeTimeout}, {"idle-timeout", f.idleTimeout}, {"shutdown-timeout", f.shutdown}} {
+		if v.d <= 0 {
+			return fmt.Errorf("--%s: want a positive duration, got %v", v.flag, v.d)
+		}
+	}
+	return nil
+}
 
-	st := &serveSetup{}
+// sources returns the sources: those of --config, or the one source the
+// flags describe. genKey reports a write key generated for a source that
+// was given neither a write key nor a webhook secret and writes to the
+// embedded emulator.
+func (f *serveFlags) sources(fs *pflag.FlagSet, lookup func(string) (string, bool)) (_ []serveSource, genKey bool, _ error) {
 	if f.config != "" {
 		for _, name := range []string{"host", "port", "user", "password", "database", "table", "write-key", "webhook-secret", "webhook-tolerance", "webhook-first-element-signature", "mapping", "subscription", "schema", "json-strings"} {
 			if fs.Changed(name) {
-				return nil, usageError(fmt.Errorf("--%s is a per-source setting: with --config give it in the file", name))
+				return nil, false, fmt.Errorf("--%s is a per-source setting: with --config give it in the file", name)
 			}
 		}
-		if st.sources, err = loadServeConfig(f.config, lookup); err != nil {
-			return nil, usageError(err)
-		}
-	} else {
-		src, err := f.singleSource(fs)
-		if err != nil {
-			return nil, usageError(err)
-		}
-		if src.writeKey == "" && src.webhookSecret == "" {
-			if src.settings.Host != "" {
-				return nil, usageError(fmt.Errorf("give --write-key (%s) for the Tracking API, --webhook-secret (%s) for webhooks, or both", serveWriteKeyEnv, serveWebhookSecretEnv))
-			}
-			src.writeKey = serveGenerateWriteKey()
-			st.genKey = true
-		}
-		st.sources = []serveSource{src}
+		srcs, err := loadServeConfig(f.config, lookup)
+		return srcs, false, err
 	}
-
-	if !serveLoopbackAddr(f.addr) && f.actions && f.actionsToken == "" {
-		return nil, usageError(fmt.Errorf("--addr %s is reachable from other machines and the Actions routes (/authenticate, /send) "+
-			"carry database credentials and connect where they say: set --actions-token (%s), or --actions=false", f.addr, serveActionsTokenEnv))
+	src, err := f.singleSource(fs)
+	if err != nil {
+		return nil, false, err
 	}
+	if src.writeKey == "" && src.webhookSecret == "" {
+		if src.settings.Host != "" {
+			return nil, false, fmt.Errorf("give --write-key (%s) for the Tracking API, --webhook-secret (%s) for webhooks, or both", serveWriteKeyEnv, serveWebhookSecretEnv)
+		}
+		src.writeKey = serveGenerateWriteKey()
+		genKey = true
+	}
+	return []serveSource{src}, genKey, nil
+}
 
-	// Sources without a host write to the embedded emulator.
-	var emuDBs []string
+// startEmulator starts the embedded emulator when a source has no host,
+// with the databases of those sources.
+func (st *serveSetup) startEmulator() error {
+	var dbs []string
 	for _, src := range st.sources {
 		if src.settings.Host == "" {
 			db := src.settings.DBName
 			if db == "" {
 				db = emulator.DefaultDatabase
 			}
-			emuDBs = serveAppendUnique(emuDBs, db)
+			dbs = serveAppendUnique(dbs, db)
 		}
 	}
-	if len(emuDBs) > 0 {
-		if st.emu, err = emulator.Listen(context.Background(), emulator.Config{Databases: emuDBs}); err != nil {
-			return nil, failedError(fmt.Errorf("starting the embedded emulator: %w", err))
-		}
+	if len(dbs) == 0 {
+		return nil
 	}
-	fail := func(err error) (*serveSetup, error) {
-		if st.emu != nil {
-			_ = st.emu.Close()
-		}
-		return nil, err
+	var err error
+	if st.emu, err = emulator.Listen(context.Background(), emulator.Config{Databases: dbs}); err != nil {
+		return fmt.Errorf("starting the embedded emulator: %w", err)
 	}
+	return nil
+}
 
-	batchSize := 0
+// openSinks makes a Data API client and a Sink for every source (a source
+// without a host writes to the embedded emulator) and adds the sources to
+// st.cfg. It returns the smallest batch size of the sinks.
+func (st *serveSetup) openSinks(conn adapter.Connection, metrics *adapter.ClientMetrics, logger *slog.Logger) (batchSize int, _ error) {
 	for i := range st.sources {
 		src := &st.sources[i]
 		srcConn := conn
@@ -385,20 +454,20 @@ func (f *serveFlags) setup(fs *pflag.FlagSet, lookup func(string) (string, bool)
 		}
 		client, err := srcConn.NewClient(src.settings)
 		if err != nil {
-			return fail(usageError(fmt.Errorf("source %s: %w", serveSourceName(src.name), err)))
+			return 0, fmt.Errorf("source %s: %w", serveSourceName(src.name), err)
 		}
 		sinkCfg := adapter.SinkConfig{WriterConfig: singlestore.WriterConfig{
 			Options: singlestore.Options{
 				Mapping: src.mapping, Subscription: src.subscription, Schema: src.schema, JSONColumns: src.jsonColumns,
 			},
 			Database: src.settings.DBName, Table: src.settings.TableName, Concurrency: defaultServeWriterConcurrency,
-		}, CreateMissingTable: true, Name: serveSourceName(src.name), Logger: logger, Metrics: f.metrics}
+		}, CreateMissingTable: true, Name: serveSourceName(src.name), Logger: logger, Metrics: metrics}
 		if src.action == singlestore.WarehouseActionKey {
 			sinkCfg.Warehouse = &singlestore.WarehouseConfig{Database: src.settings.DBName, Concurrency: defaultServeWriterConcurrency}
 		}
 		sink, err := adapter.NewSink(singlestore.NewExecutor(client), sinkCfg)
 		if err != nil {
-			return fail(usageError(fmt.Errorf("source %s: %w", serveSourceName(src.name), err)))
+			return 0, fmt.Errorf("source %s: %w", serveSourceName(src.name), err)
 		}
 		if bs := sink.BatchSize(); batchSize == 0 || bs < batchSize {
 			batchSize = bs
@@ -409,77 +478,60 @@ func (f *serveFlags) setup(fs *pflag.FlagSet, lookup func(string) (string, bool)
 		st.cfg.Sources = append(st.cfg.Sources, endpoint.Source{Name: src.name, WriteKey: src.writeKey, WebhookSecret: src.webhookSecret,
 			WebhookTolerance: src.webhookTolerance, WebhookFirstElementSignature: src.webhookFirstElement, Sink: sink})
 	}
+	return batchSize, nil
+}
 
-	if f.actions {
-		schema, err := singlestore.ParseSchema(f.schema)
-		if err != nil {
-			return fail(usageError(fmt.Errorf("--schema: %w", err)))
-		}
-		jsonMode := singlestore.JSONRaw
-		if f.jsonStrings {
-			jsonMode = singlestore.JSONString
-		}
-		acts, err := adapter.NewActions(adapter.ActionsConfig{Connection: conn, Schema: schema, JSONColumns: jsonMode, Concurrency: defaultServeWriterConcurrency})
-		if err != nil {
-			return fail(failedError(err))
-		}
-		hosts, err := parseHostList(f.sendHosts)
-		if err != nil {
-			return fail(usageError(err))
-		}
-		for _, src := range st.sources {
-			hosts.addPort(src.settings.Host, src.settings.Port)
-		}
-		st.sendHosts = hosts
-		st.cfg.Actions = hostActions{Actions: acts, hosts: hosts}
-		st.cfg.ActionsToken = f.actionsToken
+// enableActions adds the Actions routes (/authenticate, /send) to st.cfg:
+// they may connect to --send-hosts and to the sources' own hosts.
+func (st *serveSetup) enableActions(conn adapter.Connection, f *serveFlags) error {
+	schema, err := singlestore.ParseSchema(f.schema)
+	if err != nil {
+		return usageError(fmt.Errorf("--schema: %w", err))
 	}
+	jsonMode := singlestore.JSONRaw
+	if f.jsonStrings {
+		jsonMode = singlestore.JSONString
+	}
+	acts, err := adapter.NewActions(adapter.ActionsConfig{Connection: conn, Schema: schema, JSONColumns: jsonMode, Concurrency: defaultServeWriterConcurrency})
+	if err != nil {
+		return failedError(err)
+	}
+	hosts, err := parseHostList(f.sendHosts)
+	if err != nil {
+		return usageError(err)
+	}
+	for _, src := range st.sources {
+		hosts.addPort(src.settings.Host, src.settings.Port)
+	}
+	st.sendHosts = hosts
+	st.cfg.Actions = hostActions{Actions: acts, hosts: hosts}
+	st.cfg.ActionsToken = f.actionsToken
+	return nil
+}
 
+// endpointConfig sets the endpoint's limits, timeouts, group commit, TLS
+// and admin token from the flags. batchSize is the default group size.
+func (f *serveFlags) endpointConfig(fs *pflag.FlagSet, cfg *endpoint.Config, batchSize int) {
 	groupEvents := f.groupEvents
 	if groupEvents == 0 {
 		groupEvents = batchSize
 	}
 	linger := f.linger
 	if linger == 0 {
-		linger = -1 // endpoint.GroupConfig: negative means no wait
+		linger = endpoint.NoLinger // GroupConfig's zero means its default
 	}
-	sinks := st.sinks
-	names := make([]string, len(st.sources))
-	for i, src := range st.sources {
-		names[i] = serveSourceName(src.name)
-	}
-	st.cfg.Ready = func(ctx context.Context) error { return serveReadyAll(ctx, sinks, names) }
-	st.cfg.Logger = logger
-	st.cfg.MaxEventBytes, st.cfg.MaxBatchBytes, st.cfg.MaxBodyBytes, st.cfg.MaxInFlightBytes = f.eventBytes, f.batchBytes, f.bodyBytes, f.inFlight
-	st.cfg.Group = endpoint.GroupConfig{Disabled: !f.groupCommit, Linger: linger, MaxEvents: groupEvents, MaxConcurrentWrites: f.writeSlots}
-	st.cfg.SinkTimeout = f.sinkTimeout
-	st.cfg.ReadHeaderTimeout, st.cfg.ReadTimeout, st.cfg.WriteTimeout, st.cfg.IdleTimeout = f.readHeader, f.readTimeout, f.writeTimeout, f.idleTimeout
-	st.cfg.ShutdownTimeout = f.shutdown
-	st.cfg.TLSCertFile, st.cfg.TLSKeyFile = f.tlsCert, f.tlsKey
-	st.cfg.AdminToken = f.adminToken
-	st.cfg.MaxConnections, st.cfg.MaxHeaderBytes = f.maxConnections, f.maxHeaderBytes
-	st.cfg.MaxRequestEvents, st.cfg.MaxExpandedBatchBytes = f.requestEvents, f.expandedBytes
+	cfg.Group = endpoint.GroupConfig{Disabled: !f.groupCommit, Linger: linger, MaxEvents: groupEvents, MaxConcurrentWrites: f.writeSlots}
+	cfg.MaxEventBytes, cfg.MaxBatchBytes, cfg.MaxBodyBytes, cfg.MaxInFlightBytes = f.eventBytes, f.batchBytes, f.bodyBytes, f.inFlight
+	cfg.MaxConnections, cfg.MaxHeaderBytes = f.maxConnections, f.maxHeaderBytes
+	cfg.MaxRequestEvents, cfg.MaxExpandedBatchBytes = f.requestEvents, f.expandedBytes
 	if fs.Changed("max-unauthenticated-bytes") { // else the endpoint fits it within --max-in-flight-bytes
-		st.cfg.MaxUnauthenticatedBytes = f.unauthBytes
+		cfg.MaxUnauthenticatedBytes = f.unauthBytes
 	}
-	for _, v := range []struct {
-		flag string
-		n    int64
-	}{{"max-connections", int64(f.maxConnections)}, {"max-header-bytes", int64(f.maxHeaderBytes)}, {"max-unauthenticated-bytes", f.unauthBytes},
-		{"max-request-events", int64(f.requestEvents)}, {"max-expanded-batch-bytes", f.expandedBytes}, {"max-event-bytes", f.eventBytes}, {"max-batch-bytes", f.batchBytes}, {"max-body-bytes", f.bodyBytes}, {"max-in-flight-bytes", f.inFlight}, {"max-concurrent-writes", int64(f.writeSlots)}, {"max-group-events", int64(groupEvents)}} {
-		if v.n <= 0 {
-			return fail(usageError(fmt.Errorf("--%s: want a positive number, got %d", v.flag, v.n)))
-		}
-	}
-	for _, v := range []struct {
-		flag string
-		d    time.Duration
-	}{{"write-db-timeout", f.sinkTimeout}, {"read-header-timeout", f.readHeader}, {"read-timeout", f.readTimeout}, {"write-timeout", f.writeTimeout}, {"idle-timeout", f.idleTimeout}, {"shutdown-timeout", f.shutdown}} {
-		if v.d <= 0 {
-			return fail(usageError(fmt.Errorf("--%s: want a positive duration, got %v", v.flag, v.d)))
-		}
-	}
-	return st, nil
+	cfg.SinkTimeout = f.sinkTimeout
+	cfg.ReadHeaderTimeout, cfg.ReadTimeout, cfg.WriteTimeout, cfg.IdleTimeout = f.readHeader, f.readTimeout, f.writeTimeout, f.idleTimeout
+	cfg.ShutdownTimeout = f.shutdown
+	cfg.TLSCertFile, cfg.TLSKeyFile = f.tlsCert, f.tlsKey
+	cfg.AdminToken = f.adminToken
 }
 
 // connection is how every Data API is spoken to.

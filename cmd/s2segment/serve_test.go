@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tidwall/gjson"
@@ -286,5 +287,26 @@ func TestServeHelp(t *testing.T) {
 	assert.Equal(t, exitOK, code)
 	for _, flag := range []string{"--write-key", "--webhook-secret", "--config", "--actions-token", "--linger", "--tls-cert", "--max-in-flight-bytes", "--scheme"} {
 		assert.Contains(t, out, flag)
+	}
+}
+
+// TestServeGroupFlags checks how --linger and --max-group-events reach the
+// endpoint: --linger 0 is no wait (not the endpoint's default linger), and
+// no --max-group-events is the smallest batch size of the sources.
+func TestServeGroupFlags(t *testing.T) {
+	for _, tc := range []struct {
+		linger     time.Duration
+		events     int
+		wantLinger time.Duration
+		wantEvents int
+	}{
+		{defaultServeLinger, 0, defaultServeLinger, 100},
+		{0, 0, endpoint.NoLinger, 100},
+		{7 * time.Millisecond, 20, 7 * time.Millisecond, 20},
+	} {
+		f := &serveFlags{linger: tc.linger, groupEvents: tc.events, groupCommit: true, writeSlots: 3}
+		var cfg endpoint.Config
+		f.endpointConfig(pflag.NewFlagSet("serve", pflag.ContinueOnError), &cfg, 100)
+		assert.Equal(t, endpoint.GroupConfig{Linger: tc.wantLinger, MaxEvents: tc.wantEvents, MaxConcurrentWrites: 3}, cfg.Group, "%+v", tc)
 	}
 }

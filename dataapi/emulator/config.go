@@ -10,7 +10,7 @@ import (
 // Defaults used for zero Config fields.
 const (
 	// DefaultMaxBodyBytes is the request body limit: 1 MB read as
-	// 1,048,576 bytes (SPEC: "must not exceed 1MB"; the exact byte count
+	// 1,048,576 bytes (the Data API's documentation: "must not exceed 1MB"; the exact byte count
 	// of the real service is unconfirmed).
 	DefaultMaxBodyBytes = 1 << 20
 	// DefaultTooLargeStatus answers a body over the limit. The real

@@ -1,8 +1,9 @@
 // Package emulator is a SingleStore Data API server for tests and local
 // development, with a real SQL engine behind it.
 //
-// A *Server is an http.Handler that speaks the Data API's protocol
-// (SPEC §1) and runs every statement on a MySQL-family engine through
+// A *Server is an http.Handler that speaks the Data API's protocol (the
+// /api/v2 endpoints of https://docs.singlestore.com/cloud/reference/data-api/)
+// and runs every statement on a MySQL-family engine through
 // database/sql and go-sql-driver/mysql:
 //
 //   - the embedded engine (the default): go-mysql-server, in memory, private
@@ -38,7 +39,7 @@
 // their JSON text. One statement per request: a trailing semicolon is
 // fine, a second statement is an error.
 //
-// Values in answers follow the Data API's conversion (SPEC §1.3): integers
+// Values in answers follow the Data API's conversion (docs/emulator.md cites its pages): integers
 // and floats as numbers, JSON columns embedded as JSON, DECIMAL, text,
 // date and time as strings, binary as base64 strings. MariaDB stores JSON
 // as LONGTEXT and reports it as text, so on MariaDB JSON columns come back
@@ -47,7 +48,7 @@
 // computed by JSON functions go through float64.
 //
 // Errors are text bodies "Error <errno> (<sqlstate>): <message>" with the
-// Data API's statuses (SPEC §1.4): 400 for SQL errors, a bad body and an
+// Data API's statuses (docs/emulator.md cites its pages): 400 for SQL errors, a bad body and an
 // unknown database; 403 for missing privileges; 500 for the server's own
 // trouble (lost connection, deadlock, shutdown); 401 with
 // WWW-Authenticate for bad credentials; 404 for an unknown path; 405 for a

@@ -15,7 +15,7 @@ import (
 )
 
 // valueKind says how a column's values are written in a JSON response
-// (SPEC §1.3): numbers for integer and floating-point types, embedded JSON
+// (as the Data API's documentation describes them): numbers for integer and floating-point types, embedded JSON
 // for JSON columns, base64 strings for binary types, strings for
 // everything else (DECIMAL, text, date and time, ENUM, SET).
 type valueKind uint8

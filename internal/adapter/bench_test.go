@@ -48,7 +48,7 @@ func BenchmarkServeSingleEvents(b *testing.B) {
 			name  string
 			group endpoint.GroupConfig
 		}{
-			{"group-commit-no-linger", endpoint.GroupConfig{Linger: -1, MaxEvents: singlestore.DefaultBatchSize}},
+			{"group-commit-no-linger", endpoint.GroupConfig{Linger: endpoint.NoLinger, MaxEvents: singlestore.DefaultBatchSize}},
 			{"group-commit-linger-2ms", endpoint.GroupConfig{Linger: 2 * time.Millisecond, MaxEvents: singlestore.DefaultBatchSize}},
 			{"baseline-one-write-per-request", endpoint.GroupConfig{Disabled: true}},
 		} {

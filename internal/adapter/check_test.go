@@ -6,7 +6,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"github.com/s2segment/s2segment/internal/diagnose"
 	"io"
 	"log"
 	"net"
@@ -24,6 +23,7 @@ import (
 	"github.com/s2segment/s2segment/dataapi/emulator"
 	"github.com/s2segment/s2segment/destination"
 	"github.com/s2segment/s2segment/destination/singlestore"
+	"github.com/s2segment/s2segment/internal/diagnose"
 )
 
 // runCheck checks settings with conn.

@@ -2,12 +2,12 @@ package adapter
 
 import (
 	"fmt"
-	"github.com/s2segment/s2segment/internal/diagnose"
 	"log/slog"
 	"time"
 
 	"github.com/s2segment/s2segment/dataapi"
 	"github.com/s2segment/s2segment/destination/singlestore"
+	"github.com/s2segment/s2segment/internal/diagnose"
 )
 
 // Connection says how the endpoint talks to every Data API it writes to,

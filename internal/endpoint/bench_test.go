@@ -52,7 +52,7 @@ func BenchmarkSingleEvents(b *testing.B) {
 			group GroupConfig
 		}{
 			{"group-commit", GroupConfig{}},
-			{"group-commit-no-linger", GroupConfig{Linger: -1}},
+			{"group-commit-no-linger", GroupConfig{Linger: NoLinger}},
 			{"baseline-one-write-per-request", GroupConfig{Disabled: true}},
 		} {
 			b.Run(fmt.Sprintf("rtt=%v/%s", rtt, mode.name), func(b *testing.B) {

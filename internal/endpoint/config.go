@@ -57,6 +57,10 @@ const (
 	// DefaultGroupLinger is how long a group waits for more events before it
 	// is written.
 	DefaultGroupLinger = 2 * time.Millisecond
+	// NoLinger is the GroupConfig.Linger of a group that does not wait for
+	// more events: it is written as soon as a write slot is free, so events
+	// only group while every slot is busy.
+	NoLinger time.Duration = -1
 	// DefaultMaxGroupEvents and DefaultMaxGroupBytes make a group full; a full
 	// group is written at once.
 	DefaultMaxGroupEvents = 500
@@ -178,9 +182,8 @@ type GroupConfig struct {
 	// in the request's goroutine, with no limit on concurrent writes.
 	Disabled bool
 	// Linger is how long an open group waits for more events before it is
-	// written (DefaultGroupLinger). A negative value means no wait: a group is
-	// written as soon as a write slot is free, so events only group while
-	// every slot is busy.
+	// written: 0 means DefaultGroupLinger, and NoLinger (or any negative
+	// value) means no wait.
 	Linger time.Duration
 	// MaxEvents and MaxBytes make a group full; a full group is written at
 	// once (DefaultMaxGroupEvents, DefaultMaxGroupBytes). A request's events

@@ -104,7 +104,7 @@ func TestGroupKeepsARequestTogether(t *testing.T) {
 	sink.entered = make(chan int, 4)
 	s, ts := start(t, Config{
 		Sources: []Source{{WriteKey: testWriteKey, Sink: sink}},
-		Group:   GroupConfig{MaxEvents: 4, MaxConcurrentWrites: 1, Linger: -1},
+		Group:   GroupConfig{MaxEvents: 4, MaxConcurrentWrites: 1, Linger: NoLinger},
 	})
 	batch := func(prefix string, n int) []byte {
 		var evs []string

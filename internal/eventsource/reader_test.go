@@ -8,7 +8,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/s2segment/s2segment/internal/checked"
 	"io"
 	"io/fs"
 	"os"
@@ -23,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/s2segment/s2segment/fixtures"
+	"github.com/s2segment/s2segment/internal/checked"
 	"github.com/s2segment/s2segment/internal/eventsource"
 )
 

@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
-// TestNames covers every example of docs/warehouse.md (and WAREHOUSE.md).
+// TestNames covers every example of docs/warehouse.md.
 func TestNames(t *testing.T) {
 	for _, tt := range []struct{ in, col, table string }{
 		{"Order Completed", "order_completed", "order_completed"},
