@@ -32,13 +32,16 @@ type Authentication struct {
 	Fields Fields `json:"fields" validate:"dive"`
 }
 
-// PerformFunc delivers one valid payload and says how it went. A Result with
-// Status 0 counts as 200.
+// PerformFunc delivers one valid payload and says how it went. Results fail
+// closed: a Result with Status 0 (one nobody set) is a retryable 500, so a
+// delivered payload's Result says 200 (or another 2xx).
 type PerformFunc func(ctx context.Context, settings Settings, payload *Payload) Result
 
 // PerformBatchFunc delivers valid payloads together and returns one Result
-// per payload, in the same order. A missing result is reported as a 500 for
-// that payload; a Result with Status 0 counts as 200.
+// per payload, in the same order. A missing result, or one with Status 0, is
+// a retryable 500 for that payload: a perform function acknowledges only
+// what it says it delivered. A Result's nil Sent is filled in with the
+// payload; one that sent nothing sets Sent to an empty, non-nil value.
 type PerformBatchFunc func(ctx context.Context, settings Settings, payloads []*Payload) []Result
 
 // Action is one thing a destination does with an event, such as "Send Data".
@@ -51,8 +54,9 @@ type Action struct {
 	DefaultSubscription string `json:"defaultSubscription,omitempty"`
 	Fields              Fields `json:"fields" validate:"dive"`
 	// Perform and PerformBatch deliver payloads; at least one is needed to
-	// Execute an action. Actions that are driven by their own writer (as the
-	// SingleStore one is) may leave both nil.
+	// Execute an action. An action that only describes (a Definition's
+	// actions, read by Manifest) may leave both nil; the code that delivers
+	// sets them on its copy of the action, as singlestore.Writer does.
 	Perform      PerformFunc      `json:"-"`
 	PerformBatch PerformBatchFunc `json:"-"`
 }

@@ -351,3 +351,56 @@ func exampleWebhook(client *http.Client) *Definition {
 		}},
 	}
 }
+
+// TestPerformResultsFailClosed checks that a perform function that forgets
+// a result, leaves one unset or returns too few never acknowledges an
+// event: each such event is a retryable 500, and the others keep theirs.
+func TestPerformResultsFailClosed(t *testing.T) {
+	fields := Fields{{Key: "n", Label: "N", Type: TypeNumber, Required: Always, Default: PathDefault("$.n")}}
+	events := [][]byte{[]byte(`{"n":0}`), []byte(`{"n":1}`), []byte(`{"n":2}`), []byte(`{"n":3}`)}
+	for _, tc := range []struct {
+		name   string
+		action *Action
+		want   []int
+		single int // Execute's status for events[1]
+	}{
+		{"batch, one left unset", &Action{Key: "a", Title: "A", Fields: fields,
+			PerformBatch: func(_ context.Context, _ Settings, ps []*Payload) []Result {
+				rs := make([]Result, len(ps))
+				for i, p := range ps {
+					if p.Get("n").Int() != 2 {
+						rs[i] = Result{Status: 200}
+					}
+				}
+				return rs
+			}}, []int{200, 200, 500, 200}, 200},
+		{"batch, too few results", &Action{Key: "a", Title: "A", Fields: fields,
+			PerformBatch: func(_ context.Context, _ Settings, ps []*Payload) []Result {
+				return []Result{{Status: 200}, {Status: 202}}
+			}}, []int{200, 202, 500, 500}, 200},
+		{"single, zero result", &Action{Key: "a", Title: "A", Fields: fields,
+			Perform: func(_ context.Context, _ Settings, p *Payload) Result {
+				if p.Get("n").Int()%2 == 1 {
+					return Result{}
+				}
+				return Result{Status: 200}
+			}}, []int{200, 500, 200, 500}, 500},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := tc.action.Compile(Config{})
+			require.NoError(t, err)
+			ms := p.ExecuteBatch(context.Background(), Settings{}, events)
+			var got []int
+			for _, r := range ms.Results {
+				got = append(got, r.Status)
+				if !r.OK() {
+					assert.True(t, r.Retryable(), "%+v", r)
+					assert.NotEmpty(t, r.ErrorMessage)
+				}
+			}
+			assert.Equal(t, tc.want, got)
+			single := p.Execute(context.Background(), Settings{}, events[1])
+			assert.Equal(t, tc.single, single.Status, "Execute: %+v", single)
+		})
+	}
+}

@@ -97,10 +97,12 @@ func TestDeepNestingEntryPoints(t *testing.T) {
 			{Key: "properties", Label: "Properties", Type: TypeObject, Default: PathDefault("$.properties")},
 		},
 		PerformBatch: func(_ context.Context, _ Settings, ps []*Payload) []Result {
-			for _, p := range ps {
+			rs := make([]Result, len(ps))
+			for i, p := range ps {
 				performed = append(performed, p.JSON)
+				rs[i] = Result{Status: 200}
 			}
-			return make([]Result, len(ps))
+			return rs
 		},
 	}
 	def := &Definition{

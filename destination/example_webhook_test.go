@@ -66,6 +66,9 @@ func webhookDefinition(client *http.Client) *destination.Definition {
 			defer resp.Body.Close()
 			answer, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 			for i := range results {
+				// Results fail closed: a payload is delivered only when its
+				// result says so.
+				results[i] = destination.Result{Status: http.StatusOK}
 				if resp.StatusCode/100 != 2 {
 					results[i] = destination.ResultOf(&destination.Error{Status: resp.StatusCode, Message: "the webhook answered " + resp.Status})
 				}

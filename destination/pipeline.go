@@ -245,6 +245,10 @@ const (
 	minKnownLen = 64
 )
 
+// payloadSlack is the room ExecuteBatch gives a payload beyond its event's
+// size (literal defaults a mapping adds, such as Send Data's batch size).
+const payloadSlack = 64
+
 // Execute runs one event as Segment's single-event execute does (Single
 // delivery) and performs it with the action's Perform (or PerformBatch with
 // one payload).
@@ -273,11 +277,24 @@ func (p *Pipeline) Execute(ctx context.Context, s Settings, event []byte) Result
 // one result per event, in order.
 func (p *Pipeline) ExecuteBatch(ctx context.Context, s Settings, events [][]byte) *MultiStatus {
 	ms := NewMultiStatus(len(events))
-	var buf []byte
+	if len(events) == 0 {
+		return ms
+	}
+	// The payloads stay referenced by the results (Sent), so they share one
+	// buffer sized for them up front: a payload is about the size of its
+	// event, and a larger one only makes append move on to a new array.
+	total := 0
+	for _, ev := range events {
+		total += len(ev) + payloadSlack
+	}
+	buf := make([]byte, 0, total)
+	payloads := make([]Payload, len(events))
 	valid := make([]*Payload, 0, len(events))
 	for i, ev := range events {
-		pl := &Payload{Index: i} // Process checks the event, depth included, in one pass
+		pl := &payloads[i]
+		pl.Index = i
 		var err error
+		// Process checks the event, depth included, in one pass.
 		if buf, err = p.Process(buf, ev, Batched, pl); err != nil {
 			ms.Fail(i, err)
 			continue
@@ -309,9 +326,12 @@ func (p *Pipeline) ExecuteBatch(ctx context.Context, s Settings, events [][]byte
 	return ms
 }
 
+// finish completes a perform function's result for pl: a result nobody set
+// is a failure (results fail closed), and a nil Sent becomes the payload (a
+// perform function that sent nothing sets Sent to an empty, non-nil value).
 func finish(r Result, pl *Payload) Result {
-	if r.Status == 0 {
-		r.Status = 200
+	if r.Unset() {
+		r = Result{Status: 500, ErrorType: TypeUnknownError, ErrorMessage: MissingMessage}
 	}
 	if r.Sent == nil {
 		r.Sent = pl.JSON

@@ -99,8 +99,9 @@ func sendFields() destination.Fields {
 // Definition returns the destination's definition: the SingleStore
 // settings and the Send Data action, field for field those of Segment's
 // SingleStore (Actions) destination. Each call returns a fresh copy the
-// caller may modify. The action has no perform functions: a Writer
-// performs it.
+// caller may modify. Its actions describe (Manifest reads them) and have
+// no perform functions: Writer.Action is Send Data performing into a
+// table, and WarehouseWriter writes the warehouse schema.
 func Definition() *destination.Definition {
 	return &destination.Definition{
 		Name: "SingleStore",

@@ -2,6 +2,7 @@ package singlestore_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/s2segment/s2segment/dataapi"
@@ -77,4 +78,55 @@ func ExampleWriter() {
 	// 2 400 Payload is either invalid or does not match the subscription
 	// 3 200 written
 	// 1 "m-1" {"plan":"pro"} <nil>
+}
+
+// ExampleWriter_Action delivers with the Writer's action the way
+// Example_webhook of package destination delivers with its own: compile
+// the action with a Config, then ExecuteBatch raw events and read one
+// result per event. Here the user's mapping takes the user ID from
+// anonymousId.
+func ExampleWriter_Action() {
+	em, err := emulator.Listen(context.Background(), emulator.Config{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer em.Close()
+	client, err := dataapi.New(dataapi.Config{Host: em.Host(), Port: em.Port(), Scheme: "http", User: "root", Password: "pw", Database: "s2segment"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ctx := context.Background()
+	w, err := singlestore.NewWriter(singlestore.NewExecutor(client), singlestore.WriterConfig{Database: "s2segment"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := w.CreateTable(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	pipeline, err := w.Action().Compile(destination.Config{Mapping: json.RawMessage(`{"userId":{"@path":"$.anonymousId"}}`)})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ms := pipeline.ExecuteBatch(ctx, destination.Settings{}, [][]byte{
+		[]byte(`{"type":"track","event":"Signed Up","messageId":"m-1","timestamp":"2025-07-07T10:19:25Z","anonymousId":"a-1"}`),
+		[]byte(`{"type":"track","messageId":"m-2","timestamp":"2025-07-07T10:19:25Z"}`),
+	})
+	for i, r := range ms.Results {
+		if r.OK() {
+			fmt.Println(i, r.Status, "written:", string(r.Body))
+		} else {
+			fmt.Println(i, r.Status, r.ErrorMessage)
+		}
+	}
+	rows, err := client.QueryRows(ctx, "SELECT `messageId`, `userId` FROM `segment_data`")
+	fmt.Println(len(rows), string(rows[0]["messageId"]), string(rows[0]["userId"]), err)
+	// Output:
+	// 0 200 written: {"rowsAffected":1}
+	// 1 400 The root value is missing the required field 'event'. The root value must match "then" schema.
+	// 1 "m-1" "a-1" <nil>
 }

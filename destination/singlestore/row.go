@@ -52,8 +52,12 @@ type Encoder struct {
 // NewEncoder compiles the Send Data action with opts' mapping and
 // subscription. A mapping or subscription that does not compile is an
 // error that says what is wrong and where.
-func NewEncoder(opts Options) (*Encoder, error) {
-	p, err := SendAction().Compile(destination.Config{Mapping: opts.Mapping, Subscription: opts.Subscription})
+func NewEncoder(opts Options) (*Encoder, error) { return newEncoder(SendAction(), opts) }
+
+// newEncoder compiles action, the Send Data action or a copy of it with
+// perform functions, with opts.
+func newEncoder(action *destination.Action, opts Options) (*Encoder, error) {
+	p, err := action.Compile(destination.Config{Mapping: opts.Mapping, Subscription: opts.Subscription})
 	if err != nil {
 		return nil, err
 	}

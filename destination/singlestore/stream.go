@@ -313,7 +313,7 @@ func (s *Stream) send(req *batch.Request) {
 				cur, curT, answers = s.pending[t], t, 0
 				s.mu.Unlock()
 			}
-			s.w.record(s.ctx, res, body, j, len(refs), i, cur.sent, cur.ms)
+			s.w.record(s.ctx, res, body, j, len(refs), i, cur.sent, cur.ms.Results)
 			answers++
 		}
 		if cur != nil {

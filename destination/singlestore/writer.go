@@ -2,6 +2,7 @@ package singlestore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -65,9 +66,15 @@ type WriterConfig struct {
 // Writer writes batches of raw Segment events to a SingleStore table with
 // the Send Data action, and returns one result per event. It is safe for
 // concurrent use; each Write packs its own requests.
+//
+// It delivers the way any destination built with package destination does:
+// its action (Action) is Send Data with a PerformBatch that packs the valid
+// payloads into INSERT requests and reports a result per payload, and Write
+// is that action's Pipeline.ExecuteBatch.
 type Writer struct {
 	exec        Executor
 	enc         *Encoder
+	action      *destination.Action
 	packing     batch.Config
 	table       string
 	database    string
@@ -88,10 +95,14 @@ func NewWriter(exec Executor, cfg WriterConfig) (*Writer, error) {
 	if err := ValidateDatabaseName(cfg.Database); err != nil {
 		return nil, fmt.Errorf("creating writer: %w", err)
 	}
-	enc, err := NewEncoder(cfg.Options)
+	w := &Writer{exec: exec, table: cfg.Table, database: cfg.Database, concurrency: max(cfg.Concurrency, 1)}
+	w.action = SendAction()
+	w.action.PerformBatch = w.performBatch
+	enc, err := newEncoder(w.action, cfg.Options)
 	if err != nil {
 		return nil, fmt.Errorf("creating writer: %w", err)
 	}
+	w.enc = enc
 	size := cfg.BatchSize
 	if size == 0 {
 		size = mappingBatchSize(enc.pipeline.Mapping())
@@ -110,11 +121,17 @@ func NewWriter(exec Executor, cfg WriterConfig) (*Writer, error) {
 	if _, err := batch.New(packing); err != nil {
 		return nil, fmt.Errorf("creating writer: %w", err)
 	}
-	conc := cfg.Concurrency
-	if conc <= 0 {
-		conc = 1
-	}
-	return &Writer{exec: exec, enc: enc, packing: packing, table: cfg.Table, database: cfg.Database, concurrency: conc}, nil
+	w.packing = packing
+	return w, nil
+}
+
+// Action returns a copy of the writer's Send Data action, its PerformBatch
+// writing to the writer's table. Compiled with any Config (mapping,
+// subscription), it delivers as Write does; Write is the action compiled
+// with the writer's Options.
+func (w *Writer) Action() *destination.Action {
+	a := *w.action
+	return &a
 }
 
 // mappingBatchSize reads the batch size from the merged mapping: a literal
@@ -202,33 +219,33 @@ func (w *Writer) Probe(ctx context.Context) error {
 //   - a retryable 500 (an unset result) for an event the writer did not
 //     account for: results fail closed.
 //
-// The events must not be modified until Write returns; results keep slices
-// of them (Sent).
+// Write is the Pipeline.ExecuteBatch of the writer's action: the kit checks,
+// selects, maps and validates each event, and the action's PerformBatch
+// writes the valid payloads. The events must not be modified until Write
+// returns; results keep slices of their payloads (Sent).
 func (w *Writer) Write(ctx context.Context, events [][]byte) *destination.MultiStatus {
-	ms := destination.NewMultiStatus(len(events))
-	if len(events) == 0 {
-		return ms
-	}
+	return w.enc.pipeline.ExecuteBatch(ctx, destination.Settings{}, events)
+}
+
+// performBatch is the action's PerformBatch: it encodes the row of each
+// payload, packs the rows into requests that hold at most the batch size
+// and never exceed the request cap, sends them (Concurrency at a time) and
+// returns the result of each payload, in order. A payload whose row cannot
+// be encoded or packed fails alone; one nobody accounted for stays unset,
+// which ExecuteBatch reports as a retryable 500.
+func (w *Writer) performBatch(ctx context.Context, _ destination.Settings, payloads []*destination.Payload) []destination.Result {
+	results := make([]destination.Result, len(payloads))
 	packer, err := w.packer()
 	if err != nil { // checked by NewWriter
-		for i := range events {
-			ms.Fail(i, err)
+		for i := range results {
+			results[i] = destination.ResultOf(err)
 		}
-		return ms
+		return results
 	}
 	defer w.packers.Put(packer) // empty again once the last request is flushed
-	// The payloads stay referenced by the results (Sent), so they share one
-	// buffer sized for them up front: a payload is about the size of its
-	// event, and a larger one only makes append move on to a new array.
-	total := 0
-	for _, ev := range events {
-		total += len(ev) + payloadSlack
-	}
 	var (
-		buf  = make([]byte, 0, total)
 		row  []byte
-		p    destination.Payload
-		sent = make([][]byte, len(events))
+		sent = make([][]byte, len(payloads))
 		wg   sync.WaitGroup
 		sem  = make(chan struct{}, w.concurrency)
 	)
@@ -238,26 +255,25 @@ func (w *Writer) Write(ctx context.Context, events [][]byte) *destination.MultiS
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			w.send(ctx, req, sent, ms)
+			w.send(ctx, req, sent, results)
 		}()
 	}
-	for i, ev := range events {
-		var err error
-		if buf, err = w.enc.Process(buf, ev, &p); err != nil {
-			ms.Fail(i, err)
-			continue
-		}
-		var full *batch.Request
-		if row, full, err = w.enc.Pack(packer, row, &p, i); err != nil {
+	for j, p := range payloads {
+		var (
+			full *batch.Request
+			err  error
+		)
+		if row, full, err = w.enc.Pack(packer, row, p, j); err != nil {
 			var re *batch.RowError
 			if errors.As(err, &re) {
-				ms.Results[i] = rowResult(err)
+				results[j] = rowResult(err)
 			} else {
-				ms.Fail(i, err)
+				results[j] = destination.ResultOf(err)
 			}
+			results[j].Sent = nothingSent
 			continue
 		}
-		sent[i] = p.JSON
+		sent[j] = p.JSON
 		if full != nil {
 			send(full)
 		}
@@ -266,8 +282,12 @@ func (w *Writer) Write(ctx context.Context, events [][]byte) *destination.MultiS
 		send(last)
 	}
 	wg.Wait()
-	return ms
+	return results
 }
+
+// nothingSent is the Sent of a payload refused before any request: empty,
+// and not nil, so that ExecuteBatch does not fill in the payload.
+var nothingSent = json.RawMessage{}
 
 // payloadSlack is the room a payload may take beyond its event's size (the
 // literal max_batch_size and enable_batching of the default mapping).
@@ -306,19 +326,19 @@ func (e *Encoder) Pack(packer *batch.Packer, scratch []byte, p *destination.Payl
 // send writes one request and records the result of each of its rows. A
 // request whose rows were all written goes back to the packers' pool:
 // its answer is read, so no one reads its body any more.
-func (w *Writer) send(ctx context.Context, req *batch.Request, sent [][]byte, ms *destination.MultiStatus) {
+func (w *Writer) send(ctx context.Context, req *batch.Request, sent [][]byte, results []destination.Result) {
 	res := w.exec.ExecBatch(ctx, req)
 	defer releaseWritten(req, res)
 	refs := req.Refs()
 	body := affectedBody(res.RowsAffected)
 	for j, ref := range refs {
-		w.record(ctx, res, body, j, len(refs), ref, sent, ms)
+		w.record(ctx, res, body, j, len(refs), ref, sent, results)
 	}
 }
 
-// record sets the result of the event ref, row j of a request of n rows
+// record sets results[ref], the result of row j of a request of n rows
 // whose outcome is res (body is the result body of its written rows).
-func (w *Writer) record(ctx context.Context, res dataapi.BatchResult, body []byte, j, n, ref int, sent [][]byte, ms *destination.MultiStatus) {
+func (w *Writer) record(ctx context.Context, res dataapi.BatchResult, body []byte, j, n, ref int, sent [][]byte, results []destination.Result) {
 	var err error
 	if j < len(res.Errs) {
 		err = res.Errs[j]
@@ -326,10 +346,10 @@ func (w *Writer) record(ctx context.Context, res dataapi.BatchResult, body []byt
 		err = fmt.Errorf("writing row %d: the client reported %d results for %d rows", j, len(res.Errs), n)
 	}
 	if err == nil {
-		ms.Results[ref] = destination.Result{Status: 200, Sent: sent[ref], Body: body}
+		results[ref] = destination.Result{Status: 200, Sent: sent[ref], Body: body}
 		return
 	}
-	ms.Results[ref] = sendResult(ctx, err, sent[ref])
+	results[ref] = sendResult(ctx, err, sent[ref])
 }
 
 // affectedBody is the Body of a written row's result.
