@@ -88,14 +88,23 @@ func TestServeSinkReportsRejections(t *testing.T) {
 	c, err := dataapi.New(dataapi.Config{Host: emu.Host(), Port: emu.Port(), Scheme: "http", User: "root", Database: emulator.DefaultDatabase})
 	require.NoError(t, err)
 	cfg := &Config{BatchSize: 10, MaxRequestBytes: 1_000_000}
-	w, err := newWriter(t.Context(), cfg, singlestore.NewExecutor(c), emulator.DefaultDatabase, "sink_t", 10)
+	as, err := newSink(t.Context(), cfg, singlestore.NewExecutor(c), emulator.DefaultDatabase, "sink_t", 10)
 	require.NoError(t, err)
-	s := &benchSink{w: w}
+	s := &benchSink{Sink: as}
 	res := s.Write(t.Context(), [][]byte{Generator{}.Event(0), []byte(`{"type":"track","messageId":"m"}`)})
 	require.Len(t, res, 2)
 	assert.Equal(t, 200, res[0].Status)
 	assert.Equal(t, 400, res[1].Status)
 	assert.False(t, res[1].Retryable)
+	assert.Equal(t, map[string]int{"400 PAYLOAD_VALIDATION_FAILED": 1}, s.rejected.snapshot())
+
+	// A dropped table: the adapter's retryable 503, which is not a rejection.
+	_, err = c.Exec(t.Context(), "DROP TABLE `sink_t`")
+	require.NoError(t, err)
+	res = s.Write(t.Context(), [][]byte{Generator{}.Event(1)})
+	require.Len(t, res, 1)
+	assert.Equal(t, 503, res[0].Status, "%+v", res[0])
+	assert.True(t, res[0].Retryable)
 	assert.Equal(t, map[string]int{"400 PAYLOAD_VALIDATION_FAILED": 1}, s.rejected.snapshot())
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/s2segment/s2segment/dataapi/emulator"
 	"github.com/s2segment/s2segment/destination"
 	"github.com/s2segment/s2segment/destination/singlestore"
+	"github.com/s2segment/s2segment/internal/adapter"
 )
 
 // target is a Data API to write to, with the client that speaks to it.
@@ -148,10 +149,7 @@ func (s *APIStat) fill() *float64 {
 // newWriter opens the table of a stage: a Writer on exec that creates the
 // table if it is missing.
 func newWriter(ctx context.Context, c *Config, exec singlestore.Executor, database, table string, batchSize int) (*singlestore.Writer, error) {
-	w, err := singlestore.NewWriter(exec, singlestore.WriterConfig{
-		Options: singlestore.Options{Schema: c.Schema}, Database: database, Table: table,
-		BatchSize: batchSize, MaxRequestBytes: c.MaxRequestBytes, Concurrency: 1,
-	})
+	w, err := singlestore.NewWriter(exec, writerConfig(c, database, table, batchSize))
 	if err != nil {
 		return nil, fmt.Errorf("creating the writer: %w", err)
 	}
@@ -159,6 +157,27 @@ func newWriter(ctx context.Context, c *Config, exec singlestore.Executor, databa
 		return nil, err
 	}
 	return w, nil
+}
+
+// newSink is newWriter's table behind the endpoint's SingleStore adapter,
+// as serve writes it.
+func newSink(ctx context.Context, c *Config, exec singlestore.Executor, database, table string, batchSize int) (*adapter.Sink, error) {
+	sink, err := adapter.NewSink(exec, adapter.SinkConfig{WriterConfig: writerConfig(c, database, table, batchSize)})
+	if err != nil {
+		return nil, fmt.Errorf("creating the sink: %w", err)
+	}
+	if err := sink.Writer().CreateTable(ctx); err != nil {
+		return nil, err
+	}
+	return sink, nil
+}
+
+// writerConfig is the bench's Send Data writer for table.
+func writerConfig(c *Config, database, table string, batchSize int) singlestore.WriterConfig {
+	return singlestore.WriterConfig{
+		Options: singlestore.Options{Schema: c.Schema}, Database: database, Table: table,
+		BatchSize: batchSize, MaxRequestBytes: c.MaxRequestBytes, Concurrency: 1,
+	}
 }
 
 // tallyResults counts the written events of a MultiStatus and names the

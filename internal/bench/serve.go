@@ -19,6 +19,7 @@ import (
 	"github.com/s2segment/s2segment/dataapi"
 	"github.com/s2segment/s2segment/destination"
 	"github.com/s2segment/s2segment/destination/singlestore"
+	"github.com/s2segment/s2segment/internal/adapter"
 	"github.com/s2segment/s2segment/internal/endpoint"
 	"github.com/tidwall/gjson"
 )
@@ -64,11 +65,11 @@ func runServe(ctx context.Context, c *Config, events [][]byte, opt serveOptions)
 		if opt.onePerEvent {
 			size = 1
 		}
-		w, err := newWriter(ctx, c, exec, tg.database, opt.table, size)
+		as, err := newSink(ctx, c, exec, tg.database, opt.table, size)
 		if err != nil {
 			return nil, err
 		}
-		sink = &benchSink{w: w}
+		sink = &benchSink{Sink: as}
 		writeKey = randomKey()
 		group := endpoint.GroupConfig{MaxEvents: c.BatchSize, Disabled: opt.onePerEvent}
 		srv, err := endpoint.New(endpoint.Config{
@@ -193,39 +194,25 @@ func redactURL(s string) string {
 	return u.String()
 }
 
-// benchSink is the in-process endpoint's endpoint.Sink: a Writer, with a
-// count of the events it refused for good.
+// benchSink is the in-process endpoint's endpoint.Sink: the endpoint's own
+// SingleStore adapter (adapter.Sink), with a count of the events it refused
+// for good.
 type benchSink struct {
-	w        *singlestore.Writer
+	*adapter.Sink
 	rejected failureSet
 }
 
-// Write writes events and reports one result per event.
+// Write writes events with the adapter and counts its final failures.
 func (s *benchSink) Write(ctx context.Context, events [][]byte) []endpoint.Result {
-	ms := s.w.Write(ctx, events)
-	out := make([]endpoint.Result, len(events))
-	for i := range out {
-		if i >= len(ms.Results) {
-			out[i] = endpoint.Result{Status: http.StatusInternalServerError, Message: "no result from the writer", Retryable: true}
-			continue
-		}
-		r := ms.Results[i]
-		if r.OK() {
-			out[i] = endpoint.Result{Status: http.StatusOK}
-			continue
-		}
-		res := endpoint.Result{Status: r.Status, ErrorType: r.ErrorType, Message: r.ErrorMessage, Retryable: r.Retryable()}
-		if errors.Is(r.Err, context.DeadlineExceeded) || errors.Is(r.Err, context.Canceled) {
-			res.Retryable = true
-		}
-		if !res.Retryable {
+	out := s.Sink.Write(ctx, events)
+	for _, r := range out {
+		if r.Status/100 != 2 && !r.Retryable {
 			typ := r.ErrorType
 			if typ == "" {
 				typ = destination.ErrorTypeFor(r.Status)
 			}
 			s.rejected.add(reasonOf(r.Status, typ), 1)
 		}
-		out[i] = res
 	}
 	return out
 }
