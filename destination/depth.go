@@ -52,34 +52,8 @@ func CheckDepth(data []byte) error {
 
 // checkDepth is CheckDepth with any limit, over a string.
 func checkDepth(s string, limit int) error {
-	depth := 0
-	for i := 0; i < len(s); i++ {
-		switch structural[s[i]] {
-		case 0:
-			continue
-		case 1: // a string: skipped whole, escapes included
-			for i++; i < len(s); i++ {
-				c := s[i]
-				if c > '\\' {
-					continue
-				}
-				if c == '"' {
-					break
-				}
-				if c == '\\' {
-					i++
-				}
-			}
-		case 2:
-			depth++
-			if depth > limit {
-				return &DepthError{Offset: i, Limit: limit}
-			}
-		case 3:
-			if depth > 0 {
-				depth--
-			}
-		}
+	if at := jsontext.TooDeep(s, limit); at >= 0 {
+		return &DepthError{Offset: at, Limit: limit}
 	}
 	return nil
 }

@@ -25,9 +25,10 @@ type rule struct {
 // nothing of Segment, and the emulator checks the wire format independently
 // of the client.
 var rules = map[string]rule{
-	// internal/jsontext is the one JSON writing leaf (strings, numbers, the
-	// depth limit); internal/checked the one reading leaf: it scans an event
-	// once (structure, UTF-8, depth) for every package that reads events.
+	// internal/jsontext is the one JSON text leaf (escaped strings, numbers,
+	// the depth limit and the depth scan, UTF-8 offsets); internal/checked
+	// the one reading leaf: it scans an event once (structure, UTF-8, depth)
+	// for every package that reads events.
 	"internal/jsontext": {},
 	"internal/checked": {
 		internal: []string{"internal/jsontext"},
@@ -64,7 +65,7 @@ var rules = map[string]rule{
 	// hands events to a Sink and takes destination's status rules. Its
 	// cache of /send sinks is golang-lru's.
 	"internal/endpoint": {
-		internal: []string{"destination", "internal/eventsource"},
+		internal: []string{"destination", "internal/eventsource", "internal/jsontext"},
 		external: []string{"github.com/prometheus/client_golang/", "github.com/tidwall/gjson", "golang.org/x/net/netutil", "github.com/hashicorp/golang-lru/v2"},
 	},
 	// The endpoint's one SingleStore adapter; its cache of Data API clients

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/s2segment/s2segment/internal/jsontext"
 	"github.com/tidwall/gjson"
 )
 
@@ -71,28 +72,8 @@ func within(sub, b []byte) bool {
 // checkJSON reports whether body is one well-formed JSON value nested at most
 // maxJSONDepth deep.
 func checkJSON(body []byte) error {
-	depth, inString, escaped := 0, false, false
-	for i, c := range body {
-		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case c == '{' || c == '[':
-			depth++
-			if depth > maxJSONDepth {
-				return &JSONError{Offset: int64(i), Reason: fmt.Sprintf("JSON nested more than %d levels deep", maxJSONDepth)}
-			}
-		case c == '}' || c == ']':
-			depth--
-		}
+	if at := jsontext.TooDeep(view(body), maxJSONDepth); at >= 0 {
+		return &JSONError{Offset: int64(at), Reason: fmt.Sprintf("JSON nested more than %d levels deep", maxJSONDepth)}
 	}
 	if gjson.ValidBytes(body) {
 		return nil
@@ -119,24 +100,7 @@ func checkUTF8(ev []byte, base int) error {
 	if utf8.Valid(ev) {
 		return nil
 	}
-	return &JSONError{Offset: int64(base + invalidUTF8At(ev)), Reason: "invalid UTF-8"}
-}
-
-// invalidUTF8At returns the offset of the first byte of b that does not
-// start a valid UTF-8 sequence, or len(b) when there is none.
-func invalidUTF8At(b []byte) int {
-	for i := 0; i < len(b); {
-		if b[i] < utf8.RuneSelf {
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && size == 1 {
-			return i
-		}
-		i += size
-	}
-	return len(b)
+	return &JSONError{Offset: int64(base + jsontext.InvalidUTF8At(ev)), Reason: "invalid UTF-8"}
 }
 
 // offsetIn returns the offset of sub in body when sub lies in body's

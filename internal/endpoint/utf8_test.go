@@ -5,14 +5,15 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tidwall/gjson"
 )
 
-func TestInvalidUTF8At(t *testing.T) {
+// TestCheckUTF8 checks the error of an event with invalid UTF-8: the
+// offset of its first bad byte in the body.
+func TestCheckUTF8(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
 		want int
@@ -29,7 +30,6 @@ func TestInvalidUTF8At(t *testing.T) {
 		{"ok \xf4\x90\x80\x80", 3}, // beyond U+10FFFF
 		{strings.Repeat("x", 100) + "é\xfe", 102},
 	} {
-		assert.Equal(t, tc.want, invalidUTF8At([]byte(tc.in)), "%q", tc.in)
 		err := checkUTF8([]byte(tc.in), 10)
 		if tc.want == len(tc.in) {
 			assert.NoError(t, err, "%q", tc.in)
@@ -37,30 +37,6 @@ func TestInvalidUTF8At(t *testing.T) {
 		}
 		assert.EqualError(t, err, fmt.Sprintf("invalid UTF-8 at byte offset %d", 10+tc.want), "%q", tc.in)
 	}
-}
-
-// FuzzInvalidUTF8At checks the offset against the standard library: it is
-// len(b) exactly when b is valid, and otherwise the bytes before it are
-// valid and the bytes from it are not.
-func FuzzInvalidUTF8At(f *testing.F) {
-	for _, s := range []string{"", "é", "a\xffb", "\xed\xa0\x80", "abc\xf0\x9f\x98"} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		i := invalidUTF8At(b)
-		if utf8.Valid(b) {
-			if i != len(b) {
-				t.Fatalf("valid %q: offset %d", b, i)
-			}
-			return
-		}
-		if i < 0 || i >= len(b) || !utf8.Valid(b[:i]) {
-			t.Fatalf("%q: offset %d", b, i)
-		}
-		if r, size := utf8.DecodeRune(b[i:]); r != utf8.RuneError || size != 1 {
-			t.Fatalf("%q: offset %d starts a valid rune", b, i)
-		}
-	})
 }
 
 // TestTrackingInvalidUTF8 posts events with invalid UTF-8 to every Tracking

@@ -1,9 +1,11 @@
-// Package jsontext writes JSON text the one way this module writes it:
-// strings with only quotes, backslashes and control characters escaped
-// ([AppendString], [AppendEscaped]) and numbers as JavaScript prints them
-// ([AppendNumber]). It also holds [MaxDepth], the deepest nesting any
-// package here accepts. It imports only the standard library, so every
-// package that writes JSON can use it.
+// Package jsontext holds the rules of JSON text that every package of this
+// module shares: strings written with only quotes, backslashes and control
+// characters escaped ([AppendString], [AppendEscaped]), numbers as
+// JavaScript prints them ([AppendNumber]), [MaxDepth], the deepest nesting
+// any package here accepts, the scan that enforces a depth limit without
+// recursion ([TooDeep]), and the offset of the first invalid UTF-8 byte
+// ([InvalidUTF8At]). It imports only the standard library, so every package
+// that reads or writes JSON can use it.
 package jsontext
 
 import (
