@@ -10,6 +10,7 @@ import (
 	"github.com/s2segment/s2segment/destination"
 	"github.com/s2segment/s2segment/internal/checked"
 	"github.com/s2segment/s2segment/mapping"
+	"golang.org/x/sync/errgroup"
 )
 
 // ProcessEvent is Process for an event checked already (see
@@ -33,8 +34,7 @@ type Stream struct {
 	w       *Writer
 	ctx     context.Context
 	maxOpen int
-	sem     chan struct{}
-	wg      sync.WaitGroup
+	sends   errgroup.Group // Go waits while Concurrency requests are in flight
 
 	mu      sync.Mutex
 	turn    sync.Cond
@@ -92,7 +92,8 @@ func (w *Writer) Stream(ctx context.Context, cfg StreamConfig) *Stream {
 	if conc <= 0 {
 		conc = w.concurrency
 	}
-	s := &Stream{w: w, ctx: ctx, maxOpen: max(cfg.MaxOpen, 1), sem: make(chan struct{}, conc), pending: map[int]*Pending{}}
+	s := &Stream{w: w, ctx: ctx, maxOpen: max(cfg.MaxOpen, 1), pending: map[int]*Pending{}}
+	s.sends.SetLimit(conc)
 	s.turn.L = &s.mu
 	return s
 }
@@ -284,17 +285,13 @@ func (s *Stream) Close() {
 		}
 		s.w.packers.Put(packer)
 	}
-	s.wg.Wait()
+	_ = s.sends.Wait() // sends report into the Pendings, never an error
 }
 
 // send writes one request, at most Concurrency at once, and records the
 // result of each row in the Pending of its call.
 func (s *Stream) send(req *batch.Request) {
-	s.sem <- struct{}{}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		defer func() { <-s.sem }()
+	s.sends.Go(func() error {
 		res := s.w.exec.ExecBatch(s.ctx, req)
 		refs := req.Refs()
 		body := affectedBody(res.RowsAffected)
@@ -320,5 +317,6 @@ func (s *Stream) send(req *batch.Request) {
 			cur.finish(answers)
 		}
 		releaseWritten(req, res)
-	}()
+		return nil
+	})
 }

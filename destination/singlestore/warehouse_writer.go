@@ -12,6 +12,7 @@ import (
 	"github.com/s2segment/s2segment/batch"
 	"github.com/s2segment/s2segment/destination"
 	"github.com/s2segment/s2segment/destination/singlestore/warehouse"
+	"golang.org/x/sync/errgroup"
 )
 
 // Querier reads rows: what a WarehouseWriter needs beyond an Executor, to
@@ -207,11 +208,11 @@ func (w *WarehouseWriter) Write(ctx context.Context, events [][]byte) *destinati
 	rowErr := make([]error, len(refs))
 	snap, ddlErr := w.prepare(ctx, refs, order, byTable)
 	var (
-		wg  sync.WaitGroup
-		sem = make(chan struct{}, w.cfg.Concurrency)
-		cmu sync.Mutex
-		cnt = map[warehouse.Conflict]int64{}
+		requests errgroup.Group // Go waits while Concurrency requests are in flight
+		cmu      sync.Mutex
+		cnt      = map[warehouse.Conflict]int64{}
 	)
+	requests.SetLimit(w.cfg.Concurrency)
 	for _, name := range order {
 		idx := byTable[name]
 		if err := ddlErr[name]; err != nil {
@@ -220,13 +221,13 @@ func (w *WarehouseWriter) Write(ctx context.Context, events [][]byte) *destinati
 			}
 			continue
 		}
-		w.writeTable(ctx, snap[name], refs, idx, rowErr, &wg, sem, func(c warehouse.Conflict) {
+		w.writeTable(ctx, snap[name], refs, idx, rowErr, &requests, func(c warehouse.Conflict) {
 			cmu.Lock()
 			cnt[c]++
 			cmu.Unlock()
 		})
 	}
-	wg.Wait()
+	_ = requests.Wait() // requests report into rowErr, never an error
 	w.mu.Lock()
 	for k, v := range cnt {
 		w.conflicts[k] += v
@@ -363,7 +364,7 @@ func (w *WarehouseWriter) evolve(ctx context.Context, name string, rows []wareho
 // writeTable encodes and packs the rows of one table and sends the
 // requests, recording each row's error.
 func (w *WarehouseWriter) writeTable(ctx context.Context, t *warehouse.Table, refs []rowRef, idx []int, rowErr []error,
-	wg *sync.WaitGroup, sem chan struct{}, conflict func(warehouse.Conflict)) {
+	requests *errgroup.Group, conflict func(warehouse.Conflict)) {
 	rows := make([]*warehouse.Row, len(idx))
 	for j, k := range idx {
 		rows[j] = refs[k].row
@@ -387,20 +388,13 @@ func (w *WarehouseWriter) writeTable(ctx context.Context, t *warehouse.Table, re
 		return
 	}
 	send := func(req *batch.Request) {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
+		requests.Go(func() error {
 			res := w.exec.ExecBatch(ctx, req)
 			for j, k := range req.Refs() {
-				if j < len(res.Errs) {
-					rowErr[k] = res.Errs[j]
-				} else {
-					rowErr[k] = fmt.Errorf("writing row %d: the client reported %d results for %d rows", j, len(res.Errs), req.Len())
-				}
+				rowErr[k] = rowError(res, j, req.Len())
 			}
-		}()
+			return nil
+		})
 	}
 	var buf []byte
 	for j, k := range idx {

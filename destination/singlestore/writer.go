@@ -13,6 +13,7 @@ import (
 	"github.com/s2segment/s2segment/destination"
 	"github.com/s2segment/s2segment/internal/checked"
 	"github.com/tidwall/gjson"
+	"golang.org/x/sync/errgroup"
 )
 
 // Executor is what a Writer needs from a Data API client: run a statement
@@ -244,19 +245,16 @@ func (w *Writer) performBatch(ctx context.Context, _ destination.Settings, paylo
 	}
 	defer w.packers.Put(packer) // empty again once the last request is flushed
 	var (
-		row  []byte
-		sent = make([][]byte, len(payloads))
-		wg   sync.WaitGroup
-		sem  = make(chan struct{}, w.concurrency)
+		row      []byte
+		sent     = make([][]byte, len(payloads))
+		requests errgroup.Group // Go waits while Concurrency requests are in flight
 	)
+	requests.SetLimit(w.concurrency)
 	send := func(req *batch.Request) {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
+		requests.Go(func() error {
 			w.send(ctx, req, sent, results)
-		}()
+			return nil
+		})
 	}
 	for j, p := range payloads {
 		var (
@@ -281,7 +279,7 @@ func (w *Writer) performBatch(ctx context.Context, _ destination.Settings, paylo
 	if last := packer.Flush(); last != nil {
 		send(last)
 	}
-	wg.Wait()
+	_ = requests.Wait() // send reports into results, never an error
 	return results
 }
 
@@ -339,17 +337,22 @@ func (w *Writer) send(ctx context.Context, req *batch.Request, sent [][]byte, re
 // record sets results[ref], the result of row j of a request of n rows
 // whose outcome is res (body is the result body of its written rows).
 func (w *Writer) record(ctx context.Context, res dataapi.BatchResult, body []byte, j, n, ref int, sent [][]byte, results []destination.Result) {
-	var err error
-	if j < len(res.Errs) {
-		err = res.Errs[j]
-	} else {
-		err = fmt.Errorf("writing row %d: the client reported %d results for %d rows", j, len(res.Errs), n)
-	}
+	err := rowError(res, j, n)
 	if err == nil {
 		results[ref] = destination.Result{Status: 200, Sent: sent[ref], Body: body}
 		return
 	}
 	results[ref] = sendResult(ctx, err, sent[ref])
+}
+
+// rowError is the outcome of row j of a request of n rows whose result is
+// res: nil when it was written. A client that reported fewer results than
+// rows leaves the rest unwritten, as far as anyone can tell.
+func rowError(res dataapi.BatchResult, j, n int) error {
+	if j < len(res.Errs) {
+		return res.Errs[j]
+	}
+	return fmt.Errorf("writing row %d: the client reported %d results for %d rows", j, len(res.Errs), n)
 }
 
 // affectedBody is the Body of a written row's result.

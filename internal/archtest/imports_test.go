@@ -53,7 +53,7 @@ var rules = map[string]rule{
 	},
 	"destination/singlestore": {
 		internal: []string{"destination", "mapping", "batch", "dataapi", "internal/checked", "internal/jsontext"},
-		external: []string{"github.com/tidwall/", "github.com/segmentio/go-snakecase"},
+		external: []string{"github.com/tidwall/", "github.com/segmentio/go-snakecase", "golang.org/x/sync/errgroup"},
 	},
 	// The warehouse schema engine knows Segment events and SQL types, not
 	// HTTP and not the Data API.
