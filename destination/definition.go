@@ -38,7 +38,8 @@ type Authentication struct {
 type PerformFunc func(ctx context.Context, settings Settings, payload *Payload) Result
 
 // PerformBatchFunc delivers valid payloads together and returns one Result
-// per payload, in the same order. A missing result, or one with Status 0, is
+// per payload, in the same order. The payloads are valid until it returns;
+// their JSON stays valid for as long as the results are kept. A missing result, or one with Status 0, is
 // a retryable 500 for that payload: a perform function acknowledges only
 // what it says it delivered. A Result's nil Sent is filled in with the
 // payload; one that sent nothing sets Sent to an empty, non-nil value.

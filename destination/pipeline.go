@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/s2segment/s2segment/internal/checked"
 	"github.com/s2segment/s2segment/mapping"
@@ -33,6 +34,10 @@ type Pipeline struct {
 	mapping *mapping.Mapping
 	schema  *Schema
 	merged  []byte
+
+	// payloads holds *[]Payload of earlier ExecuteBatch calls: a payload's
+	// scratch (values, members) is kept, so a batch allocates none.
+	payloads sync.Pool
 }
 
 // ErrNoPerform is returned by Execute and ExecuteBatch for an action that
@@ -288,11 +293,19 @@ func (p *Pipeline) ExecuteBatch(ctx context.Context, s Settings, events [][]byte
 		total += len(ev) + payloadSlack
 	}
 	buf := make([]byte, 0, total)
-	payloads := make([]Payload, len(events))
+	pp, _ := p.payloads.Get().(*[]Payload)
+	if pp == nil {
+		pp = new([]Payload)
+	}
+	defer p.payloads.Put(pp) // the results keep only slices of buf
+	if cap(*pp) < len(events) {
+		*pp = append((*pp)[:cap(*pp)], make([]Payload, len(events)-cap(*pp))...)
+	}
+	payloads := (*pp)[:len(events)]
 	valid := make([]*Payload, 0, len(events))
 	for i, ev := range events {
 		pl := &payloads[i]
-		pl.Index = i
+		pl.Index, pl.JSON = i, nil
 		var err error
 		// Process checks the event, depth included, in one pass.
 		if buf, err = p.Process(buf, ev, Batched, pl); err != nil {

@@ -2,6 +2,7 @@ package singlestore
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/s2segment/s2segment/batch"
+	"github.com/s2segment/s2segment/dataapi"
 	"github.com/s2segment/s2segment/destination"
 	"github.com/tidwall/gjson"
 )
@@ -192,4 +195,62 @@ func TestBaselineDoesTheSameWork(t *testing.T) {
 	if n := len(ev); n < 2800 || n > 3400 {
 		t.Fatalf("the benchmark event has %d bytes, not about 3 KB", n)
 	}
+}
+
+// acceptAll is an Executor that answers every request at once as written,
+// so that BenchmarkWriterWrite measures the Writer's own work.
+type acceptAll struct{}
+
+func (acceptAll) Exec(context.Context, string, ...any) (dataapi.ExecResult, error) {
+	return dataapi.ExecResult{}, nil
+}
+
+func (acceptAll) ExecBatch(_ context.Context, req *batch.Request) dataapi.BatchResult {
+	return dataapi.BatchResult{RowsAffected: int64(req.Len()), Errs: make([]error, req.Len())}
+}
+
+// BenchmarkWriterWrite measures Writer.Write on batches of 100 ~3 KB events
+// with an executor that does no I/O: the kit's ExecuteBatch (check,
+// subscription, mapping, validation), the action's PerformBatch (rows,
+// packing, results), next to the per-event pipeline alone as its baseline.
+func BenchmarkWriterWrite(b *testing.B) {
+	events := make([][]byte, 100)
+	total := 0
+	for i := range events {
+		events[i] = benchEvent(i)
+		total += len(events[i])
+	}
+	w, err := NewWriter(acceptAll{}, WriterConfig{Database: "db"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("write", func(b *testing.B) {
+		b.SetBytes(int64(total))
+		b.ReportAllocs()
+		for b.Loop() {
+			if ms := w.Write(context.Background(), events); ms.Failed() > 0 {
+				b.Fatal(ms.Err())
+			}
+		}
+	})
+	b.Run("baseline=pipeline", func(b *testing.B) {
+		var (
+			buf, row []byte
+			p        destination.Payload
+		)
+		enc := w.Encoder()
+		b.SetBytes(int64(total))
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, ev := range events {
+				var err error
+				if buf, err = enc.Process(buf[:0], ev, &p); err != nil {
+					b.Fatal(err)
+				}
+				if row, err = enc.AppendRow(row[:0], &p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
 }
