@@ -215,21 +215,9 @@ func appendJV(dst []byte, v *jv) []byte {
 // jvRealType is mapping-kit's realTypeOf; nil is undefined.
 func jvRealType(v *jv) string {
 	if v == nil {
-		return "undefined"
+		return kUndefined.typeName()
 	}
-	switch v.kind {
-	case kNull:
-		return "null"
-	case kFalse, kTrue:
-		return "boolean"
-	case kNumber:
-		return "number"
-	case kString:
-		return "string"
-	case kArray:
-		return "array"
-	}
-	return "object"
+	return v.kind.typeName()
 }
 
 // jvTruthy is JavaScript truthiness of a raw option; nil is undefined.

@@ -52,8 +52,12 @@ func kindOf(raw string) kind {
 }
 
 // realType is mapping-kit's realTypeOf for a JSON value.
-func realType(raw string) string {
-	switch kindOf(raw) {
+func realType(raw string) string { return kindOf(raw).typeName() }
+
+// typeName is mapping-kit's realTypeOf for a value of kind k: the
+// JavaScript typeof, with null and array told apart from object.
+func (k kind) typeName() string {
+	switch k {
 	case kUndefined:
 		return "undefined"
 	case kNull:
