@@ -404,3 +404,36 @@ func TestPerformResultsFailClosed(t *testing.T) {
 		})
 	}
 }
+
+// TestPayloadEvent checks that a perform function reads the raw event each
+// payload was made from, in ExecuteBatch and in Execute, and that a
+// payload reused for Schema.Validate no longer holds one.
+func TestPayloadEvent(t *testing.T) {
+	var seen []string
+	a := &Action{Key: "a", Title: "A", Fields: Fields{{Key: "n", Label: "N", Type: TypeNumber, Default: PathDefault("$.n")}},
+		PerformBatch: func(_ context.Context, _ Settings, ps []*Payload) []Result {
+			rs := make([]Result, len(ps))
+			for i, p := range ps {
+				seen = append(seen, string(p.Event()))
+				rs[i] = Result{Status: 200}
+			}
+			return rs
+		}}
+	p, err := a.Compile(Config{})
+	require.NoError(t, err)
+	events := [][]byte{[]byte(`{"n":1,"extra":{"kept":true}}`), []byte(`{"n":`), []byte(` {"n":3} `)}
+	ms := p.ExecuteBatch(context.Background(), Settings{}, events)
+	assert.Equal(t, 400, ms.Results[1].Status)
+	assert.Equal(t, []string{`{"n":1,"extra":{"kept":true}}`, ` {"n":3} `}, seen, "the caller's bytes, as they came")
+	seen = nil
+	assert.Equal(t, 200, p.Execute(context.Background(), Settings{}, events[0]).Status)
+	assert.Equal(t, []string{string(events[0])}, seen)
+
+	var pl Payload
+	_, err = p.Process(nil, events[0], Batched, &pl)
+	require.NoError(t, err)
+	assert.Equal(t, events[0], pl.Event())
+	_, err = p.Schema().Validate(nil, []byte(`{"n":2}`), Batched, &pl)
+	require.NoError(t, err)
+	assert.Nil(t, pl.Event(), "a payload validated from mapped JSON has no event")
+}

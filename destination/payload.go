@@ -50,6 +50,7 @@ func NewSchema(fs Fields) (*Schema, error) {
 // Segment's (its messages joined by a space). Neither data nor the bytes p
 // points into may be modified while p is in use.
 func (s *Schema) Validate(dst, data []byte, d Delivery, p *Payload) ([]byte, error) {
+	p.source = nil
 	return s.validate(dst, data, d, p, nil)
 }
 
@@ -103,8 +104,16 @@ type Payload struct {
 	entries []entry
 	known   []string      // scratch of Pipeline.Process
 	event   mapping.Event // scratch of Pipeline.Process
+	source  []byte        // the event the payload was made from
 	checked bool
 }
+
+// Event returns the raw event the payload was made from by
+// Pipeline.Process or ProcessEvent (nil for a payload filled by
+// Schema.Validate): a perform function that writes more than the mapped
+// fields (a whole event, as the warehouse schema does) reads it here. It
+// is the caller's event, not a copy, and valid for as long as the payload.
+func (p *Payload) Event() []byte { return p.source }
 
 // Checked reports whether the payload was made by Pipeline.ProcessEvent
 // (or Process) from a checked event, so that every value in it is

@@ -182,7 +182,7 @@ func (p *Pipeline) Match(event []byte) bool {
 func (p *Pipeline) Process(buf, event []byte, d Delivery, out *Payload) ([]byte, error) {
 	ev, err := mapping.ParseEvent(event, &out.event)
 	if err != nil {
-		out.event = mapping.Event{}
+		out.event, out.source = mapping.Event{}, nil
 		var se *checked.SyntaxError
 		if errors.As(err, &se) && errors.Is(err, checked.ErrTooDeep) {
 			return buf, &DepthError{Offset: se.Offset, Limit: MaxDepth}
@@ -200,6 +200,7 @@ func (p *Pipeline) Process(buf, event []byte, d Delivery, out *Payload) ([]byte,
 // from a checked event (Payload.Checked). ev must stay unmodified while out
 // is in use.
 func (p *Pipeline) ProcessEvent(buf []byte, ev *mapping.Event, d Delivery, out *Payload) ([]byte, error) {
+	out.source = ev.Bytes()
 	if !ev.Valid() {
 		out.checked = false
 		return buf, ErrInvalidEvent

@@ -108,21 +108,51 @@ func (n *ifNode) eval(st *state, p payload) (string, error) {
 	return branch.eval(st, p)
 }
 
+// optionsCheck is the check a directive makes of its options before it
+// evaluates anything, as mapping-kit does: they must be an object, and
+// then hold each required key with a truthy value, in order. It depends
+// only on the mapping, so it is made once, when the mapping compiles; the
+// zero value is a check that passed.
+type optionsCheck struct {
+	directive, message string // message is "" when the options pass
+}
+
+// checkOptions checks opts for directive: object names what the options
+// object must hold, as the message says (`a "value" key`), and keys are the
+// keys that must be truthy, in the order mapping-kit checks them.
+func checkOptions(directive string, opts *jv, object string, keys ...string) optionsCheck {
+	if opts == nil || opts.kind != kObject {
+		return optionsCheck{directive, directive + " requires an object with " + object}
+	}
+	for _, k := range keys {
+		if !jvTruthy(opts.get(k)) {
+			return optionsCheck{directive, directive + ` requires a "` + k + `" key`}
+		}
+	}
+	return optionsCheck{}
+}
+
+// failed reports whether the options fail the check.
+func (c optionsCheck) failed() bool { return c.message != "" }
+
+// err returns the *RuntimeError of a failed check, a new one each time.
+func (c optionsCheck) err() error { return rtErr(c.directive, c.message) }
+
 // ---- @case
 
 type caseNode struct {
-	isObject, operatorTruthy, valueTruthy bool
-	lower, upper                          bool
-	value                                 node
+	check        optionsCheck
+	valueTruthy  bool
+	lower, upper bool
+	value        node
 }
 
 func (c *compiler) caseDirective(opts *jv) node {
-	n := &caseNode{isObject: opts != nil && opts.kind == kObject}
-	if !n.isObject {
+	n := &caseNode{check: checkOptions("@case", opts, `a "operator" key`, "operator")}
+	if n.check.failed() {
 		return n
 	}
 	op, v := opts.get("operator"), opts.get("value")
-	n.operatorTruthy = jvTruthy(op)
 	n.lower = op != nil && op.kind == kString && op.str == "lower"
 	n.upper = op != nil && op.kind == kString && op.str == "upper"
 	n.valueTruthy, n.value = jvTruthy(v), c.buildOpt(v)
@@ -130,11 +160,8 @@ func (c *compiler) caseDirective(opts *jv) node {
 }
 
 func (n *caseNode) eval(st *state, p payload) (string, error) {
-	if !n.isObject {
-		return "", rtErr("@case", `@case requires an object with a "operator" key`)
-	}
-	if !n.operatorTruthy {
-		return "", rtErr("@case", `@case requires a "operator" key`)
+	if n.check.failed() {
+		return "", n.check.err()
 	}
 	if !n.valueTruthy {
 		return "", nil
@@ -160,23 +187,23 @@ const (
 )
 
 type replaceNode struct {
-	isObject, patternTruthy, valueTruthy bool
-	typesOK                              bool // pattern, replacement, ignorecase and global have their types
-	pattern, replacement                 string
-	global, ignorecase                   bool
-	second                               bool // pattern2 applies
-	pattern2, replacement2               string
-	value                                node
+	check                  optionsCheck
+	valueTruthy            bool
+	typesOK                bool // pattern, replacement, ignorecase and global have their types
+	pattern, replacement   string
+	global, ignorecase     bool
+	second                 bool // pattern2 applies
+	pattern2, replacement2 string
+	value                  node
 }
 
 func (c *compiler) replaceDirective(opts *jv) node {
-	n := &replaceNode{isObject: opts != nil && opts.kind == kObject}
-	if !n.isObject {
+	n := &replaceNode{check: checkOptions("@replace", opts, `a "pattern" key`, "pattern")}
+	if n.check.failed() {
 		return n
 	}
 	pat, repl := opts.get("pattern"), opts.get("replacement")
 	ic, gl, val := opts.get("ignorecase"), opts.get("global"), opts.get("value")
-	n.patternTruthy = jvTruthy(pat)
 	n.valueTruthy, n.value = jvTruthy(val), c.buildOpt(val)
 	isString := func(v *jv) bool { return v != nil && v.kind == kString }
 	isBool := func(v *jv) bool { return v != nil && (v.kind == kTrue || v.kind == kFalse) }
@@ -202,11 +229,8 @@ func (c *compiler) replaceDirective(opts *jv) node {
 }
 
 func (n *replaceNode) eval(st *state, p payload) (string, error) {
-	if !n.isObject {
-		return "", rtErr("@replace", `@replace requires an object with a "pattern" key`)
-	}
-	if !n.patternTruthy {
-		return "", rtErr("@replace", `@replace requires a "pattern" key`)
+	if n.check.failed() {
+		return "", n.check.err()
 	}
 	if !n.valueTruthy {
 		return "", nil
@@ -332,19 +356,21 @@ func (n *arrayPathNode) write(st *state, p payload, dst []byte) ([]byte, bool, e
 // ---- @merge
 
 type mergeNode struct {
-	isObject, directionTruthy, objectsTruthy, objectsIsArray bool
-	objectsType                                              string
-	direction                                                node
-	objects                                                  []node
+	check                         optionsCheck
+	objectsTruthy, objectsIsArray bool
+	objectsType                   string
+	direction                     node
+	objects                       []node
 }
 
 func (c *compiler) mergeDirective(opts *jv) node {
-	n := &mergeNode{isObject: opts != nil && opts.kind == kObject}
-	if !n.isObject {
+	// "objects" is checked only after "direction" is evaluated.
+	n := &mergeNode{check: checkOptions("@merge", opts, `an "objects" key and a "direction" key`, "direction")}
+	if n.check.failed() {
 		return n
 	}
 	dir, objs := opts.get("direction"), opts.get("objects")
-	n.directionTruthy, n.direction = jvTruthy(dir), c.buildOpt(dir)
+	n.direction = c.buildOpt(dir)
 	n.objectsTruthy, n.objectsType = jvTruthy(objs), jvTypeof(objs)
 	n.objectsIsArray = objs != nil && objs.kind == kArray
 	if n.objectsIsArray {
@@ -365,11 +391,8 @@ type mergeSource struct {
 }
 
 func (n *mergeNode) eval(st *state, p payload) (string, error) {
-	if !n.isObject {
-		return "", rtErr("@merge", `@merge requires an object with an "objects" key and a "direction" key`)
-	}
-	if !n.directionTruthy {
-		return "", rtErr("@merge", `@merge requires a "direction" key`)
+	if n.check.failed() {
+		return "", n.check.err()
 	}
 	dir, err := n.direction.eval(st, p)
 	if err != nil {
@@ -478,19 +501,19 @@ func (st *state) keepObject(o *orderedObject) string {
 // ---- @transform
 
 type transformNode struct {
-	isObject, mappingTruthy, applyTruthy, applyIsObject bool
-	applyErr                                            error // the apply mapping does not validate
-	applyRoot                                           node
-	mapping                                             node
+	check         optionsCheck
+	applyIsObject bool
+	applyErr      error // the apply mapping does not validate
+	applyRoot     node
+	mapping       node
 }
 
 func (c *compiler) transformDirective(opts *jv) node {
-	n := &transformNode{isObject: opts != nil && opts.kind == kObject}
-	if !n.isObject {
+	n := &transformNode{check: checkOptions("@transform", opts, `an "apply" key and a "mapping" key`, "mapping", "apply")}
+	if n.check.failed() {
 		return n
 	}
 	apply, mapping := opts.get("apply"), opts.get("mapping")
-	n.mappingTruthy, n.applyTruthy = jvTruthy(mapping), jvTruthy(apply)
 	n.applyIsObject = apply != nil && apply.kind == kObject
 	n.mapping = c.buildOpt(mapping)
 	if n.applyIsObject {
@@ -502,12 +525,8 @@ func (c *compiler) transformDirective(opts *jv) node {
 // apply runs transform(apply, payload) and returns the new payload.
 func (n *transformNode) apply(st *state, p payload) (payload, error) {
 	switch {
-	case !n.isObject:
-		return payload{}, rtErr("@transform", `@transform requires an object with an "apply" key and a "mapping" key`)
-	case !n.mappingTruthy:
-		return payload{}, rtErr("@transform", `@transform requires a "mapping" key`)
-	case !n.applyTruthy:
-		return payload{}, rtErr("@transform", `@transform requires a "apply" key`)
+	case n.check.failed():
+		return payload{}, n.check.err()
 	case !n.applyIsObject:
 		return payload{}, rtErr("@transform", `@transform "apply" key should be an object`)
 	case kindOf(p.raw) != kObject:
@@ -530,28 +549,25 @@ func (n *transformNode) eval(st *state, p payload) (string, error) {
 // ---- @flatten
 
 type flattenNode struct {
-	isObject, separatorTruthy, omitArrays bool
-	separator, value                      node
+	check            optionsCheck
+	omitArrays       bool
+	separator, value node
 }
 
 func (c *compiler) flattenDirective(opts *jv) node {
-	n := &flattenNode{isObject: opts != nil && opts.kind == kObject}
-	if !n.isObject {
+	n := &flattenNode{check: checkOptions("@flatten", opts, `a "separator" key`, "separator")}
+	if n.check.failed() {
 		return n
 	}
-	sep := opts.get("separator")
-	n.separatorTruthy, n.separator = jvTruthy(sep), c.buildOpt(sep)
+	n.separator = c.buildOpt(opts.get("separator"))
 	n.value = c.buildOpt(opts.get("value"))
 	n.omitArrays = jvTruthy(opts.get("omitArrays"))
 	return n
 }
 
 func (n *flattenNode) eval(st *state, p payload) (string, error) {
-	if !n.isObject {
-		return "", rtErr("@flatten", `@flatten requires an object with a "separator" key`)
-	}
-	if !n.separatorTruthy {
-		return "", rtErr("@flatten", `@flatten requires a "separator" key`)
+	if n.check.failed() {
+		return "", n.check.err()
 	}
 	sep, err := n.separator.eval(st, p)
 	if err != nil {
@@ -600,18 +616,17 @@ func flatten(out *orderedObject, raw, prefix, sep string, omitArrays bool, depth
 // ---- @json
 
 type jsonNode struct {
-	isObject, modeTruthy, valueTruthy bool
-	encode, decode                    bool
-	value                             node
+	check          optionsCheck
+	encode, decode bool
+	value          node
 }
 
 func (c *compiler) jsonDirective(opts *jv) node {
-	n := &jsonNode{isObject: opts != nil && opts.kind == kObject}
-	if !n.isObject {
+	n := &jsonNode{check: checkOptions("@json", opts, `a "value" key`, "mode", "value")}
+	if n.check.failed() {
 		return n
 	}
 	mode, val := opts.get("mode"), opts.get("value")
-	n.modeTruthy, n.valueTruthy = jvTruthy(mode), jvTruthy(val)
 	n.encode = mode != nil && mode.kind == kString && mode.str == "encode"
 	n.decode = mode != nil && mode.kind == kString && mode.str == "decode"
 	n.value = c.buildOpt(val)
@@ -619,14 +634,8 @@ func (c *compiler) jsonDirective(opts *jv) node {
 }
 
 func (n *jsonNode) eval(st *state, p payload) (string, error) {
-	if !n.isObject {
-		return "", rtErr("@json", `@json requires an object with a "value" key`)
-	}
-	if !n.modeTruthy {
-		return "", rtErr("@json", `@json requires a "mode" key`)
-	}
-	if !n.valueTruthy {
-		return "", rtErr("@json", `@json requires a "value" key`)
+	if n.check.failed() {
+		return "", n.check.err()
 	}
 	v, err := n.value.eval(st, p)
 	if err != nil {

@@ -101,7 +101,8 @@ func sendFields() destination.Fields {
 // SingleStore (Actions) destination. Each call returns a fresh copy the
 // caller may modify. Its actions describe (Manifest reads them) and have
 // no perform functions: Writer.Action is Send Data performing into a
-// table, and WarehouseWriter writes the warehouse schema.
+// table, and WarehouseWriter.Action is the warehouse action performing
+// into the warehouse schema, each bound to its Data API connection.
 func Definition() *destination.Definition {
 	return &destination.Definition{
 		Name: "SingleStore",

@@ -56,8 +56,10 @@ type WarehouseConfig struct {
 // as the events need them. It is safe for concurrent use, and several
 // writers (replicas) may write to one database at once.
 type WarehouseWriter struct {
-	exec WarehouseExecutor
-	cfg  WarehouseConfig
+	exec     WarehouseExecutor
+	cfg      WarehouseConfig
+	action   *destination.Action // WarehouseAction, performing into exec
+	pipeline *destination.Pipeline
 
 	ddl sync.Mutex // one schema change at a time per writer
 
@@ -91,7 +93,15 @@ func NewWarehouseWriter(exec WarehouseExecutor, cfg WarehouseConfig) (*Warehouse
 	if _, err := batch.New(batch.Config{Prefix: "x", Columns: 1, MaxBytes: cfg.MaxRequestBytes}); err != nil {
 		return nil, fmt.Errorf("creating warehouse writer: %w", err)
 	}
-	return &WarehouseWriter{exec: exec, cfg: cfg, schema: warehouse.NewSchema(cfg.MaxColumns), conflicts: map[warehouse.Conflict]int64{}}, nil
+	w := &WarehouseWriter{exec: exec, cfg: cfg, schema: warehouse.NewSchema(cfg.MaxColumns), conflicts: map[warehouse.Conflict]int64{}}
+	w.action = WarehouseAction()
+	w.action.PerformBatch = w.performBatch
+	p, err := w.action.Compile(destination.Config{})
+	if err != nil {
+		return nil, fmt.Errorf("creating warehouse writer: %w", err)
+	}
+	w.pipeline = p
+	return w, nil
 }
 
 // Conflicts returns how many values went to _unmapped, per table, column
@@ -165,27 +175,48 @@ type rowRef struct {
 // Write writes events (raw JSON objects, checked at the edge like
 // Writer.Write's) and returns one result per event, in order. An event is
 // 200 only once every one of its rows is written (or, redelivered, already
-// there); its Body lists its tables. An event the engine cannot read is 400
-// PAYLOAD_VALIDATION_FAILED naming the field; one whose rows were refused
-// gets the Data API's status and message as Writer.Write reports them. One
-// event's rows never fail another's: requests are bisected on row errors.
+// there); its Body lists its tables. An event the action's subscription
+// does not select is filtered (400, as Send Data's are); one the engine
+// cannot read is 400 PAYLOAD_VALIDATION_FAILED naming the field; one whose
+// rows were refused gets the Data API's status and message as Writer.Write
+// reports them. One event's rows never fail another's: requests are
+// bisected on row errors.
+//
+// Write is the Pipeline.ExecuteBatch of the writer's action (Action): the
+// kit checks and selects each event, and the action's PerformBatch writes
+// the rows of the raw events (Payload.Event). The events must not be
+// modified until Write returns.
 func (w *WarehouseWriter) Write(ctx context.Context, events [][]byte) *destination.MultiStatus {
-	ms := destination.NewMultiStatus(len(events))
-	if len(events) == 0 {
-		return ms
-	}
+	return w.pipeline.ExecuteBatch(ctx, destination.Settings{}, events)
+}
+
+// Action returns a copy of the writer's Warehouse action, its PerformBatch
+// writing the warehouse schema of the writer's database. Compiled with any
+// Config (a subscription), it delivers as Write does.
+func (w *WarehouseWriter) Action() *destination.Action {
+	a := *w.action
+	return &a
+}
+
+// performBatch is the action's PerformBatch: it turns the raw event of
+// each payload into its rows, prepares the tables they need, packs each
+// table's rows into requests (Concurrency in flight at a time) and returns
+// the result of each payload, in order.
+func (w *WarehouseWriter) performBatch(ctx context.Context, _ destination.Settings, payloads []*destination.Payload) []destination.Result {
+	results := make([]destination.Result, len(payloads))
 	now := w.cfg.Now()
 	var (
 		refs    []rowRef
 		byTable = map[string][]int{} // table → indexes into refs
 		order   []string
-		tables  = make([][]string, len(events))
+		tables  = make([][]string, len(payloads))
 	)
-	for i, ev := range events {
-		rows, err := warehouse.Rows(ev, now)
+	for i, p := range payloads {
+		rows, err := warehouse.Rows(p.Event(), now)
 		if err != nil {
-			ms.Results[i] = destination.Result{Status: 400, ErrorType: destination.TypePayloadValidationFailed,
-				ErrorReporter: destination.ReporterIntegrations, ErrorMessage: "The event cannot be written: " + err.Error(), Err: err}
+			results[i] = destination.Result{Status: 400, ErrorType: destination.TypePayloadValidationFailed,
+				ErrorReporter: destination.ReporterIntegrations, ErrorMessage: "The event cannot be written: " + err.Error(), Err: err,
+				Sent: nothingSent}
 			continue
 		}
 		for j := range rows {
@@ -197,15 +228,33 @@ func (w *WarehouseWriter) Write(ctx context.Context, events [][]byte) *destinati
 			tables[i] = append(tables[i], rows[j].Table)
 		}
 	}
-	if len(refs) == 0 {
-		for i := range ms.Results {
-			if ms.Results[i].Unset() { // read, and nothing to write
-				ms.Succeed(i)
+	rowErr := make([]error, len(refs))
+	if len(refs) > 0 {
+		w.writeRows(ctx, refs, order, byTable, rowErr)
+	}
+	failed := make([]bool, len(payloads))
+	for k, ref := range refs {
+		if err := rowErr[k]; err != nil && !failed[ref.event] {
+			failed[ref.event] = true
+			results[ref.event] = warehouseResult(ctx, err)
+		}
+	}
+	for i := range payloads {
+		// An event read without error none of whose rows failed is
+		// written; any other result left unset fails closed in the kit.
+		if results[i].Unset() && !failed[i] {
+			results[i] = destination.Result{Status: 200}
+			if len(tables[i]) > 0 {
+				results[i].Body, _ = json.Marshal(map[string][]string{"tables": tables[i]})
 			}
 		}
-		return ms
 	}
-	rowErr := make([]error, len(refs))
+	return results
+}
+
+// writeRows prepares the tables of refs and writes their rows, recording
+// each row's error in rowErr.
+func (w *WarehouseWriter) writeRows(ctx context.Context, refs []rowRef, order []string, byTable map[string][]int, rowErr []error) {
 	snap, ddlErr := w.prepare(ctx, refs, order, byTable)
 	var (
 		requests errgroup.Group // Go waits while Concurrency requests are in flight
@@ -233,25 +282,6 @@ func (w *WarehouseWriter) Write(ctx context.Context, events [][]byte) *destinati
 		w.conflicts[k] += v
 	}
 	w.mu.Unlock()
-	failed := make([]bool, len(events))
-	for k, ref := range refs {
-		if err := rowErr[k]; err != nil && !failed[ref.event] {
-			failed[ref.event] = true
-			ms.Results[ref.event] = warehouseResult(ctx, err)
-		}
-	}
-	for i := range events {
-		// Results start unset (they fail closed): an event read without
-		// error none of whose rows failed is written.
-		if ms.Results[i].Unset() && !failed[i] {
-			ms.Succeed(i)
-		}
-		if ms.Results[i].Status == 200 && len(tables[i]) > 0 {
-			b, _ := json.Marshal(map[string][]string{"tables": tables[i]})
-			ms.Results[i].Body = b
-		}
-	}
-	return ms
 }
 
 // warehouseResult is the result of an event one of whose rows failed.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/s2segment/s2segment/dataapi"
 	"github.com/s2segment/s2segment/dataapi/emulator"
+	"github.com/s2segment/s2segment/destination"
 	"github.com/s2segment/s2segment/destination/singlestore/warehouse"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -215,4 +216,41 @@ func TestColumnCapAndConflictsAgainstADatabase(t *testing.T) {
 			assert.Equal(t, map[warehouse.Conflict]int64{{Table: "e", Column: "extra", Reason: warehouse.ReasonColumnCap}: 1, {Table: "e", Column: "n", Reason: warehouse.ReasonType}: 1}, w.Conflicts())
 		})
 	}
+}
+
+// TestWarehouseWriterDeliversThroughTheKit checks that the warehouse
+// action is delivered like any destination.Action: the kit checks and
+// selects each event before the perform sees its raw event, and the
+// action compiled with another subscription writes only what it selects.
+func TestWarehouseWriterDeliversThroughTheKit(t *testing.T) {
+	const db = "s2seg_wh_kit"
+	_, c := newEmulatorDB(t, emulator.Config{Databases: []string{db}}, db)
+	w := newWarehouseWriter(t, c, db, nil)
+	ctx := context.Background()
+	ms := w.Write(ctx, [][]byte{
+		[]byte(`{"type":"delete","messageId":"d1","receivedAt":"2025-07-07T10:00:00Z"}`),
+		[]byte(`{"type":"track","event":"E","messageId":"t1","receivedAt":`),
+		[]byte(`{"type":"track","event":"E","receivedAt":"2025-07-07T10:00:00Z"}`),
+		[]byte(`{"type":"track","event":"E","messageId":"t2","receivedAt":"2025-07-07T10:00:00Z"}`),
+	})
+	require.Len(t, ms.Results, 4)
+	assert.Equal(t, 400, ms.Results[0].Status)
+	assert.ErrorIs(t, ms.Results[0].Err, destination.ErrNoMatch, "the action's default subscription filters other types")
+	assert.Equal(t, 400, ms.Results[1].Status)
+	assert.ErrorIs(t, ms.Results[1].Err, destination.ErrInvalidEvent, "the kit refuses malformed JSON before the perform")
+	assert.Equal(t, 400, ms.Results[2].Status)
+	assert.Contains(t, ms.Results[2].ErrorMessage, "messageId", "the perform names the field it cannot write")
+	assert.Equal(t, 200, ms.Results[3].Status, ms.Results[3].ErrorMessage)
+	assert.JSONEq(t, `{"tables":["tracks","e"]}`, string(ms.Results[3].Body))
+
+	identifies, err := w.Action().Compile(destination.Config{Subscription: `type = "identify"`})
+	require.NoError(t, err)
+	ms = identifies.ExecuteBatch(ctx, destination.Settings{}, [][]byte{
+		[]byte(`{"type":"track","event":"E","messageId":"t3","receivedAt":"2025-07-07T10:00:00Z"}`),
+		[]byte(`{"type":"identify","messageId":"i1","userId":"u1","receivedAt":"2025-07-07T10:00:00Z","traits":{"plan":"pro"}}`),
+	})
+	assert.ErrorIs(t, ms.Results[0].Err, destination.ErrNoMatch)
+	assert.Equal(t, 200, ms.Results[1].Status, ms.Results[1].ErrorMessage)
+	assert.Equal(t, []map[string]string{{"n": "1"}}, query(t, c, "SELECT COUNT(*) AS n FROM `"+db+"`.`tracks`"))
+	assert.Equal(t, []map[string]string{{"plan": "pro"}}, query(t, c, "SELECT `plan` FROM `"+db+"`.`users`"))
 }

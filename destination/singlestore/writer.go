@@ -80,6 +80,7 @@ type Writer struct {
 	table       string
 	database    string
 	concurrency int
+	batching    bool      // false when the mapping's enable_batching is literally false
 	packers     sync.Pool // of *batch.Packer, empty between Write calls
 }
 
@@ -98,7 +99,7 @@ func NewWriter(exec Executor, cfg WriterConfig) (*Writer, error) {
 	}
 	w := &Writer{exec: exec, table: cfg.Table, database: cfg.Database, concurrency: max(cfg.Concurrency, 1)}
 	w.action = SendAction()
-	w.action.PerformBatch = w.performBatch
+	w.action.Perform, w.action.PerformBatch = w.perform, w.performBatch
 	enc, err := newEncoder(w.action, cfg.Options)
 	if err != nil {
 		return nil, fmt.Errorf("creating writer: %w", err)
@@ -108,6 +109,7 @@ func NewWriter(exec Executor, cfg WriterConfig) (*Writer, error) {
 	if size == 0 {
 		size = mappingBatchSize(enc.pipeline.Mapping())
 	}
+	w.batching = !batchingOff(enc.pipeline.Mapping())
 	if size < 1 || size > MaxBatchSize {
 		return nil, fmt.Errorf("creating writer: batch size %d: want 1 to %d", size, MaxBatchSize)
 	}
@@ -139,13 +141,20 @@ func (w *Writer) Action() *destination.Action {
 // max_batch_size, 1 when enable_batching is literally false, and
 // DefaultBatchSize otherwise.
 func mappingBatchSize(m []byte) int {
-	if gjson.GetBytes(m, FieldEnableBatching).Type == gjson.False {
+	if batchingOff(m) {
 		return 1
 	}
 	if v := gjson.GetBytes(m, FieldMaxBatchSize); v.Type == gjson.Number && v.Num == float64(int(v.Num)) {
 		return int(v.Num)
 	}
 	return DefaultBatchSize
+}
+
+// batchingOff reports whether the merged mapping m turns batching off: its
+// enable_batching is literally false (Segment reads the setting, not a
+// value mapped from each event).
+func batchingOff(m []byte) bool {
+	return gjson.GetBytes(m, FieldEnableBatching).Type == gjson.False
 }
 
 // Encoder returns the writer's encoder.
@@ -222,10 +231,33 @@ func (w *Writer) Probe(ctx context.Context) error {
 //
 // Write is the Pipeline.ExecuteBatch of the writer's action: the kit checks,
 // selects, maps and validates each event, and the action's PerformBatch
-// writes the valid payloads. The events must not be modified until Write
-// returns; results keep slices of their payloads (Sent).
+// writes the valid payloads. When the mapping's enable_batching is
+// literally false, Write delivers as Segment does for such an action: each
+// event alone, with Pipeline.Execute (Single delivery, whose validation
+// also drops "" from top-level string fields) and the action's Perform,
+// Concurrency events at a time. The events must not be modified until
+// Write returns; results keep slices of their payloads (Sent).
 func (w *Writer) Write(ctx context.Context, events [][]byte) *destination.MultiStatus {
-	return w.enc.pipeline.ExecuteBatch(ctx, destination.Settings{}, events)
+	if w.batching {
+		return w.enc.pipeline.ExecuteBatch(ctx, destination.Settings{}, events)
+	}
+	ms := destination.NewMultiStatus(len(events))
+	var g errgroup.Group
+	g.SetLimit(w.concurrency)
+	for i, ev := range events {
+		g.Go(func() error {
+			ms.Results[i] = w.enc.pipeline.Execute(ctx, destination.Settings{}, ev)
+			return nil
+		})
+	}
+	_ = g.Wait() // each event reports into its result, never an error
+	return ms
+}
+
+// perform is the action's Perform: one payload written in a request of its
+// own, as the reference's perform sends send([payload]).
+func (w *Writer) perform(ctx context.Context, s destination.Settings, p *destination.Payload) destination.Result {
+	return w.performBatch(ctx, s, []*destination.Payload{p})[0]
 }
 
 // performBatch is the action's PerformBatch: it encodes the row of each

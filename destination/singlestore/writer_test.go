@@ -157,9 +157,23 @@ func TestWriterReferenceSchemaAndBatching(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "20", string(rows[0]["n"]), "the reference schema has no dedupe")
 
-	w1, err := NewWriter(NewExecutor(client), WriterConfig{Database: testDB, Options: Options{Mapping: json.RawMessage(`{"enable_batching":false}`)}})
+	// enable_batching false: Segment executes each event alone (Single
+	// delivery), and so does Write, with one request per event.
+	w1, err := NewWriter(NewExecutor(client), WriterConfig{Database: testDB, Table: "ref", Options: Options{Schema: SchemaReference, Mapping: json.RawMessage(`{"enable_batching":false}`)}})
 	require.NoError(t, err)
 	assert.Equal(t, 1, w1.BatchSize())
+	before = requests.Load()
+	single := w1.Write(ctx, [][]byte{evs[0], []byte(`{"type":"track","event":"","messageId":"e","timestamp":"2025-07-07T10:19:25Z"}`), evs[1]})
+	assert.Equal(t, int64(2), requests.Load()-before, "one request per valid event")
+	for _, i := range []int{0, 2} {
+		assert.Equal(t, 200, single.Results[i].Status, single.Results[i].ErrorMessage)
+		assert.JSONEq(t, `{"rowsAffected":1}`, string(single.Results[i].Body))
+	}
+	assert.Equal(t, 400, single.Results[1].Status)
+	assert.Equal(t, `The root value is missing the required field 'event'. The root value must match "then" schema.`, single.Results[1].ErrorMessage,
+		"Single delivery drops the empty top-level string, so the conditionally required event is missing")
+	batched := w.Write(ctx, [][]byte{[]byte(`{"type":"track","event":"","messageId":"e","timestamp":"2025-07-07T10:19:25Z"}`)})
+	assert.Equal(t, 200, batched.Results[0].Status, "Batched delivery keeps the empty string: %s", batched.Results[0].ErrorMessage)
 }
 
 // TestWriterIdentifiersAndValues checks that nothing in a table name or an
