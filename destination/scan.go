@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/s2segment/s2segment/internal/jsontext"
 	"github.com/tidwall/gjson"
 )
 
@@ -23,67 +24,6 @@ func skipSpace(s string, i int) int {
 	return i
 }
 
-// skipString returns the index just past the string starting at s[i] (a
-// '"'), or -1 when it is not terminated.
-func skipString(s string, i int) int {
-	for i++; i < len(s); i++ {
-		c := s[i]
-		if c > '\\' {
-			continue // letters and most text: the common case first
-		}
-		if c == '"' {
-			return i + 1
-		}
-		if c == '\\' {
-			i++ // the escaped character, whatever it is
-		}
-	}
-	return -1
-}
-
-// structural classifies the bytes that matter when skipping a container:
-// 1 a quote, 2 an opening bracket, 3 a closing one.
-var structural = [256]uint8{'"': 1, '{': 2, '[': 2, '}': 3, ']': 3}
-
-// skipContainer returns the index just past the object or array starting at
-// s[i], matching brackets and skipping strings, or -1. A plain loop over a
-// lookup table beats word-at-a-time tricks here: JSON events are mostly
-// short strings, so the structural bytes are close together.
-func skipContainer(s string, i int) int {
-	depth := 0
-	for ; i < len(s); i++ {
-		switch structural[s[i]] {
-		case 0:
-			continue
-		case 1:
-			// skipString, inlined: this loop is the hot path.
-			for i++; i < len(s); i++ {
-				c := s[i]
-				if c > '\\' {
-					continue
-				}
-				if c == '"' {
-					break
-				}
-				if c == '\\' {
-					i++
-				}
-			}
-			if i >= len(s) {
-				return -1
-			}
-		case 2:
-			depth++
-		case 3:
-			depth--
-			if depth == 0 {
-				return i + 1
-			}
-		}
-	}
-	return -1
-}
-
 // skipValue returns the index just past the JSON value starting at s[i],
 // or -1 when there is none. Containers are matched bracket for bracket
 // (strings skipped whole); scalars run to the next delimiter.
@@ -93,9 +33,9 @@ func skipValue(s string, i int) int {
 	}
 	switch s[i] {
 	case '"':
-		return skipString(s, i)
+		return jsontext.SkipString(s, i)
 	case '{', '[':
-		return skipContainer(s, i)
+		return jsontext.SkipContainer(s, i)
 	case '}', ']', ',', ':':
 		return -1
 	}
@@ -141,7 +81,7 @@ func eachMemberKnown(obj string, known []string, fn func(rawKey string, val gjso
 		if obj[i] != '"' {
 			return false
 		}
-		ke := skipString(obj, i)
+		ke := jsontext.SkipString(obj, i)
 		if ke < 0 {
 			return false
 		}
