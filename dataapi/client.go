@@ -58,6 +58,7 @@ import (
 	"time"
 
 	"github.com/go-resty/resty/v2"
+	"github.com/s2segment/s2segment/internal/wait"
 )
 
 // Defaults of a [Config].
@@ -239,7 +240,7 @@ func New(cfg Config) (*Client, error) {
 		policy: cfg.RetryPolicy,
 		log:    cfg.Logger,
 		now:    time.Now,
-		sleep:  sleepCtx,
+		sleep:  wait.Sleep,
 		jitter: rand.Float64,
 	}
 	if cfg.User != "" || cfg.Password != "" {
@@ -490,16 +491,4 @@ func (c *Client) attempt(ctx context.Context, method, path string, body []byte, 
 		_, _ = io.CopyN(io.Discard, raw.Body, 64<<10)
 	}
 	return &answer{resp: raw, body: data}, nil
-}
-
-// sleepCtx waits d or until ctx is done.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/s2segment/s2segment/internal/wait"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -136,7 +137,7 @@ func TestCancelledContextIsNeverRetried(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c.sleep = func(ctx context.Context, d time.Duration) error {
 		cancel() // the caller gives up during the wait
-		return sleepCtx(ctx, d)
+		return wait.Sleep(ctx, d)
 	}
 	_, err := c.Exec(ctx, "SELECT 1")
 	require.ErrorIs(t, err, context.Canceled)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/s2segment/s2segment/internal/jsontext"
+	"github.com/s2segment/s2segment/internal/wait"
 )
 
 // Server is a Data API server: an http.Handler that answers the Data API's
@@ -62,22 +63,11 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("starting the emulator engine: %w", err)
 	}
-	s := &Server{cfg: cfg, backend: b, faults: newFaultSource(cfg.Faults), sleep: sleepCtx}
+	s := &Server{cfg: cfg, backend: b, faults: newFaultSource(cfg.Faults), sleep: wait.Sleep}
 	if !cfg.PlainMySQL && b.dialect != DialectSingleStore {
 		s.rules = newRules(b.dialect == DialectEmbedded)
 	}
 	return s, nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // SingleStoreRules reports whether the SingleStore rule layer checks the

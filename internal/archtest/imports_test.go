@@ -30,6 +30,8 @@ var rules = map[string]rule{
 	// the one reading leaf: it scans an event once (structure, UTF-8, depth)
 	// for every package that reads events.
 	"internal/jsontext": {},
+	// internal/wait is the one context-bound sleep.
+	"internal/wait": {},
 	"internal/checked": {
 		internal: []string{"internal/jsontext"},
 		external: []string{"github.com/tidwall/gjson"},
@@ -41,10 +43,11 @@ var rules = map[string]rule{
 		external: []string{"github.com/tidwall/", "github.com/osteele/"},
 	},
 	"dataapi": {
+		internal: []string{"internal/wait"},
 		external: []string{"github.com/go-resty/resty/v2"},
 	},
 	"dataapi/emulator": {
-		internal: []string{"internal/jsontext"},
+		internal: []string{"internal/jsontext", "internal/wait"},
 		external: []string{"github.com/dolthub/", "github.com/go-sql-driver/mysql"},
 	},
 	"destination": {

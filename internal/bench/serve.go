@@ -21,6 +21,7 @@ import (
 	"github.com/s2segment/s2segment/destination/singlestore"
 	"github.com/s2segment/s2segment/internal/adapter"
 	"github.com/s2segment/s2segment/internal/endpoint"
+	"github.com/s2segment/s2segment/internal/wait"
 	"github.com/tidwall/gjson"
 )
 
@@ -312,19 +313,15 @@ func (d *httpDriver) send(ctx context.Context, events [][]byte) string {
 			}
 			return fmt.Sprintf("HTTP %d", status)
 		}
-		wait := time.Duration(50<<attempt) * time.Millisecond
+		pause := time.Duration(50<<attempt) * time.Millisecond
 		if resp != nil {
 			if ra, ok := dataapi.RetryAfter(resp, time.Now()); ok {
-				wait = ra
+				pause = ra
 			}
 		}
 		d.retries.Add(1)
-		t := time.NewTimer(min(wait, MaxRetryWait))
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if wait.Sleep(ctx, min(pause, MaxRetryWait)) != nil {
 			return "transport error"
-		case <-t.C:
 		}
 	}
 }
