@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
+	"iter"
 	"time"
 
 	"github.com/s2segment/s2segment/batch"
@@ -108,33 +108,19 @@ func rate(n int, d time.Duration) float64 {
 // measures it. newWorker returns one worker's per-event function and its
 // flush, called once the worker has no more events.
 func pass(ctx context.Context, c *Config, events [][]byte, newWorker func() (each func(i int) error, flush func())) (*stageResult, *failureSet) {
-	var (
-		fails = &failureSet{}
-		wg    sync.WaitGroup
-	)
+	fails := &failureSet{}
 	feed := newFeeder(len(events), pipelineChunk, 0)
-	clk := startClock(c.ServerPID)
-	for range c.Concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			each, flush := newWorker()
-			for {
-				from, to, ok := feed.take(ctx)
-				if !ok {
-					break
-				}
-				for i := from; i < to; i++ {
-					if err := each(i); err != nil {
-						fails.add("rejected", 1)
-					}
+	m := feed.drive(ctx, c.Concurrency, c.ServerPID, func(chunks iter.Seq2[int, int]) {
+		each, flush := newWorker()
+		for from, to := range chunks {
+			for i := from; i < to; i++ {
+				if err := each(i); err != nil {
+					fails.add("rejected", 1)
 				}
 			}
-			flush()
-		}()
-	}
-	wg.Wait()
-	m := clk.stop()
+		}
+		flush()
+	})
 	n := feed.driven()
 	return &stageResult{driven: n, eventBytes: sumBytes(events, n), clock: m}, fails
 }

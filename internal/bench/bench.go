@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"runtime"
 	"sort"
 	"strings"
@@ -361,6 +362,28 @@ func (f *feeder) take(ctx context.Context) (from, to int, ok bool) {
 		return 0, 0, false
 	}
 	return from, min(end, f.n), true
+}
+
+// drive runs workers goroutines until the feed ends and measures the run
+// with a clock (serverPID's CPU time too, when it is not 0). Each worker
+// ranges over the chunks [from, to) it takes; the feed ends when the events
+// or the time run out, or ctx is done.
+func (f *feeder) drive(ctx context.Context, workers, serverPID int, worker func(chunks iter.Seq2[int, int])) measured {
+	chunks := func(yield func(from, to int) bool) {
+		for {
+			from, to, ok := f.take(ctx)
+			if !ok || !yield(from, to) {
+				return
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	clk := startClock(serverPID)
+	for range workers {
+		wg.Go(func() { worker(chunks) })
+	}
+	wg.Wait()
+	return clk.stop()
 }
 
 // driven returns how many events were handed out.

@@ -8,9 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"net"
 	"net/http"
-	"sync"
 	"sync/atomic"
 
 	"github.com/s2segment/s2segment/batch"
@@ -109,28 +109,18 @@ func runFloor(ctx context.Context, c *Config, events [][]byte) (*stageResult, er
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr}
 	var (
-		next, written atomic.Int64
-		fails         failureSet
-		wg            sync.WaitGroup
+		written atomic.Int64
+		fails   failureSet
 	)
-	clk := startClock(c.ServerPID)
-	for range c.Concurrency {
-		wg.Go(func() {
-			for {
-				k := int(next.Add(1) - 1)
-				if k >= len(bodies) || ctx.Err() != nil {
-					return
-				}
-				if err := post(ctx, client, tg.api, bodies[k]); err != nil {
-					fails.add(err.Error(), rows[k])
-					continue
-				}
-				written.Add(int64(rows[k]))
+	m := newFeeder(len(bodies), 1, 0).drive(ctx, c.Concurrency, c.ServerPID, func(chunks iter.Seq2[int, int]) {
+		for k := range chunks {
+			if err := post(ctx, client, tg.api, bodies[k]); err != nil {
+				fails.add(err.Error(), rows[k])
+				continue
 			}
-		})
-	}
-	wg.Wait()
-	m := clk.stop()
+			written.Add(int64(rows[k]))
+		}
+	})
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

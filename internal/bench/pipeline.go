@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"net/http"
 	"sync"
 	"time"
@@ -72,56 +73,44 @@ func runPipeline(ctx context.Context, c *Config, events [][]byte) (*stageResult,
 		lat   recorder
 		mu    sync.Mutex
 		total requestTally
-		wg    sync.WaitGroup
 	)
 	feed := newFeeder(len(events), pipelineChunk, c.Duration)
-	clk := startClock(c.ServerPID)
-	for range c.Concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			packer, _ := batch.New(pc) // checked above
-			var (
-				buf, row []byte
-				p        destination.Payload
-				tally    requestTally
-				samples  = make([]time.Duration, 0, pipelineChunk)
-			)
-			for {
-				from, to, ok := feed.take(ctx)
-				if !ok {
-					break
+	m := feed.drive(ctx, c.Concurrency, c.ServerPID, func(chunks iter.Seq2[int, int]) {
+		packer, _ := batch.New(pc) // checked above
+		var (
+			buf, row []byte
+			p        destination.Payload
+			tally    requestTally
+			samples  = make([]time.Duration, 0, pipelineChunk)
+		)
+		for from, to := range chunks {
+			for i := from; i < to; i++ {
+				t0 := time.Now()
+				var err error
+				// Process checks the event (the edge's one scan) and
+				// runs the action on what the check found.
+				buf, err = enc.Process(buf[:0], events[i], &p)
+				if err == nil {
+					var full *batch.Request
+					row, full, err = enc.Pack(packer, row, &p, i)
+					tally.add(full, pc.MaxBytes)
+					full.Release() // counted; the next request reuses its memory
 				}
-				for i := from; i < to; i++ {
-					t0 := time.Now()
-					var err error
-					// Process checks the event (the edge's one scan) and
-					// runs the action on what the check found.
-					buf, err = enc.Process(buf[:0], events[i], &p)
-					if err == nil {
-						var full *batch.Request
-						row, full, err = enc.Pack(packer, row, &p, i)
-						tally.add(full, pc.MaxBytes)
-						full.Release() // counted; the next request reuses its memory
-					}
-					samples = append(samples, time.Since(t0))
-					if err != nil {
-						fails.add(pipelineReason(err), 1)
-					}
+				samples = append(samples, time.Since(t0))
+				if err != nil {
+					fails.add(pipelineReason(err), 1)
 				}
-				lat.addAll(samples)
-				samples = samples[:0]
 			}
-			last := packer.Flush()
-			tally.add(last, pc.MaxBytes)
-			last.Release()
-			mu.Lock()
-			total.merge(tally)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	m := clk.stop()
+			lat.addAll(samples)
+			samples = samples[:0]
+		}
+		last := packer.Flush()
+		tally.add(last, pc.MaxBytes)
+		last.Release()
+		mu.Lock()
+		total.merge(tally)
+		mu.Unlock()
+	})
 	n := feed.driven()
 	res := &stageResult{
 		target: "none (in process, no network)", driven: n, eventBytes: sumBytes(events, n),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -214,27 +215,15 @@ func runReplay(ctx context.Context, c *Config, events [][]byte, table string) (*
 	var (
 		fails   failureSet
 		written atomic.Int64
-		wg      sync.WaitGroup
 	)
 	before := tg.client.Stats()
 	feed := newFeeder(len(events), c.BatchSize, c.Duration)
-	clk := startClock(c.ServerPID)
-	for range c.Concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				from, to, ok := feed.take(ctx)
-				if !ok {
-					return
-				}
-				ms := w.Write(ctx, events[from:to])
-				written.Add(int64(tallyResults(ms, &fails)))
-			}
-		}()
-	}
-	wg.Wait()
-	m := clk.stop()
+	m := feed.drive(ctx, c.Concurrency, c.ServerPID, func(chunks iter.Seq2[int, int]) {
+		for from, to := range chunks {
+			ms := w.Write(ctx, events[from:to])
+			written.Add(int64(tallyResults(ms, &fails)))
+		}
+	})
 	if err := ctx.Err(); err != nil && errors.Is(err, context.Canceled) {
 		return nil, err
 	}

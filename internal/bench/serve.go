@@ -8,11 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"net"
 	"net/http"
 	"net/url"
 	"path"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -131,29 +131,17 @@ func runServe(ctx context.Context, c *Config, events [][]byte, opt serveOptions)
 	var (
 		fails failureSet
 		ok    atomic.Int64
-		wg    sync.WaitGroup
 	)
 	feed := newFeeder(len(events), chunk, c.Duration)
-	clk := startClock(c.ServerPID)
-	for range c.Concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				from, to, more := feed.take(ctx)
-				if !more {
-					return
-				}
-				if reason := d.send(ctx, events[from:to]); reason != "" {
-					fails.add(reason, to-from)
-					continue
-				}
-				ok.Add(int64(to - from))
+	m := feed.drive(ctx, c.Concurrency, c.ServerPID, func(chunks iter.Seq2[int, int]) {
+		for from, to := range chunks {
+			if reason := d.send(ctx, events[from:to]); reason != "" {
+				fails.add(reason, to-from)
+				continue
 			}
-		}()
-	}
-	wg.Wait()
-	m := clk.stop()
+			ok.Add(int64(to - from))
+		}
+	})
 	if err := ctx.Err(); err != nil && errors.Is(err, context.Canceled) {
 		return nil, err
 	}
