@@ -283,13 +283,7 @@ func (c *compiler) arrayPathDirective(opts *jv) node {
 	if !n.isArray {
 		return n
 	}
-	var first, second *jv
-	if len(opts.vals) > 0 {
-		first = opts.vals[0]
-	}
-	if len(opts.vals) > 1 {
-		second = opts.vals[1]
-	}
+	first, second := opts.elem(0), opts.elem(1)
 	if first != nil && first.kind == kString {
 		n.lit = c.staticPath(stripDollar(first.str))
 	} else {
@@ -692,16 +686,7 @@ func appendStringify(dst []byte, raw string, depth int) ([]byte, error) {
 	}
 	var err error
 	if kindOf(raw) == kArray {
-		dst = append(dst, '[')
-		first := true
-		gjson.Parse(raw).ForEach(func(_, v gjson.Result) bool {
-			if !first {
-				dst = append(dst, ',')
-			}
-			first = false
-			dst, err = appendStringify(dst, v.Raw, depth+1)
-			return err == nil
-		})
+		dst, err = appendElements(append(dst, '['), raw, depth, appendStringify)
 		return append(dst, ']'), err
 	}
 	var o orderedObject
@@ -713,12 +698,7 @@ func appendStringify(dst []byte, raw string, depth int) ([]byte, error) {
 	orderKeys(v) // only the key order is needed
 	dst = append(dst, '{')
 	for i, k := range v.keys {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = jsontext.AppendString(dst, k)
-		dst = append(dst, ':')
-		if dst, err = appendStringify(dst, o.vals[o.index[k]], depth+1); err != nil {
+		if dst, err = appendStringify(appendKey(dst, i, k), o.vals[o.index[k]], depth+1); err != nil {
 			return dst, err
 		}
 	}

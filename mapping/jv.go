@@ -185,18 +185,32 @@ func orderKeys(v *jv) {
 	}
 }
 
+// elem returns element i of an array, or nil (undefined) when v has no
+// element i.
+func (v *jv) elem(i int) *jv {
+	if i < len(v.vals) {
+		return v.vals[i]
+	}
+	return nil
+}
+
+// appendKey appends the start of member i of an object: the comma that
+// separates it from the one before, its key k escaped, and the colon.
+func appendKey(dst []byte, i int, k string) []byte {
+	if i > 0 {
+		dst = append(dst, ',')
+	}
+	dst = jsontext.AppendString(dst, k)
+	return append(dst, ':')
+}
+
 // appendJV appends v as compact JSON.
 func appendJV(dst []byte, v *jv) []byte {
 	switch v.kind {
 	case kObject:
 		dst = append(dst, '{')
 		for i, k := range v.keys {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = jsontext.AppendString(dst, k)
-			dst = append(dst, ':')
-			dst = appendJV(dst, v.vals[i])
+			dst = appendJV(appendKey(dst, i, k), v.vals[i])
 		}
 		return append(dst, '}')
 	case kArray:
@@ -236,20 +250,17 @@ func jvTruthy(v *jv) bool {
 	return true
 }
 
-// jvTypeof is JavaScript's typeof.
+// jvTypeof is JavaScript's typeof: realTypeOf's name, with null and
+// arrays folded into "object".
 func jvTypeof(v *jv) string {
 	if v == nil {
 		return "undefined"
 	}
 	switch v.kind {
-	case kFalse, kTrue:
-		return "boolean"
-	case kNumber:
-		return "number"
-	case kString:
-		return "string"
+	case kNull, kArray:
+		return "object"
 	}
-	return "object"
+	return v.kind.typeName()
 }
 
 // isDirectiveJV is mapping-kit's isDirective: an object with an @-key and

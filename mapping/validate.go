@@ -76,13 +76,7 @@ func init() {
 			if errs := validateArray(v, stack); errs != nil {
 				return errs
 			}
-			var first, second *jv
-			if len(v.vals) > 0 {
-				first = v.vals[0]
-			}
-			if len(v.vals) > 1 {
-				second = v.vals[1]
-			}
+			first, second := v.elem(0), v.elem(1)
 			if errs := validateDirectiveOrString(first, stack); errs != nil {
 				return errs
 			}

@@ -240,17 +240,7 @@ func appendPlain(dst []byte, raw string, depth int) ([]byte, error) {
 	if depth > maxDepth {
 		return dst, tooDeepErr()
 	}
-	var err error
-	first := true
-	gjson.Parse(raw).ForEach(func(_, v gjson.Result) bool {
-		if !first {
-			dst = append(dst, ',')
-		}
-		first = false
-		dst, err = appendPlain(dst, v.Raw, depth+1)
-		return err == nil
-	})
-	return dst, err
+	return appendElements(dst, raw, depth, appendPlain)
 }
 
 // plainEmpty reports whether String(value) is "" for a value compared with
@@ -316,4 +306,21 @@ func trimJSONSpace(s string) string {
 		s = s[:len(s)-1]
 	}
 	return s
+}
+
+// appendElements appends the elements of the JSON array raw, each with
+// appendValue at depth+1 and separated by commas, and stops at the first
+// error: the element loop of JSON.stringify and of Array#toString.
+func appendElements(dst []byte, raw string, depth int, appendValue func([]byte, string, int) ([]byte, error)) ([]byte, error) {
+	var err error
+	first := true
+	gjson.Parse(raw).ForEach(func(_, v gjson.Result) bool {
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		dst, err = appendValue(dst, v.Raw, depth+1)
+		return err == nil
+	})
+	return dst, err
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"regexp"
 	"strings"
 	"sync"
@@ -86,11 +87,7 @@ func (c *retryCounter) snapshot() map[string]int64 {
 	if len(c.reasons) == 0 {
 		return nil
 	}
-	out := make(map[string]int64, len(c.reasons))
-	for k, v := range c.reasons {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(c.reasons)
 }
 
 var (

@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -116,10 +117,7 @@ func (t *tableInfo) inUniqueKey(col string) bool {
 func (t *tableInfo) clone() *tableInfo {
 	c := *t
 	c.columns = slices.Clone(t.columns)
-	c.json = make(map[string]bool, len(t.json))
-	for k, v := range t.json {
-		c.json[k] = v
-	}
+	c.json = maps.Clone(t.json)
 	return &c
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -109,11 +110,7 @@ func NewWarehouseWriter(exec WarehouseExecutor, cfg WarehouseConfig) (*Warehouse
 func (w *WarehouseWriter) Conflicts() map[warehouse.Conflict]int64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	out := make(map[warehouse.Conflict]int64, len(w.conflicts))
-	for k, v := range w.conflicts {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(w.conflicts)
 }
 
 // ReadSchema reads the columns of every table of database db from

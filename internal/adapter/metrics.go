@@ -1,6 +1,7 @@
 package adapter
 
 import (
+	"maps"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -57,11 +58,7 @@ func (m *ClientMetrics) countUnavailable(reason string, n int) {
 func (m *ClientMetrics) Unavailable() map[string]int64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make(map[string]int64, len(m.unavailable))
-	for k, v := range m.unavailable {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(m.unavailable)
 }
 
 // track adds a client to the sums.

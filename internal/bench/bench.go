@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
 	"runtime"
 	"sort"
 	"strings"
@@ -533,11 +534,7 @@ func (f *failureSet) total() int {
 func (f *failureSet) snapshot() map[string]int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make(map[string]int, len(f.m))
-	for k, v := range f.m {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(f.m)
 }
 
 // reasonOf names a failure by status and error type, e.g.

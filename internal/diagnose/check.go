@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"strings"
@@ -153,11 +154,7 @@ func (e *CheckError) Fields() map[string]string {
 	if len(e.fields) == 0 {
 		return nil
 	}
-	out := make(map[string]string, len(e.fields))
-	for k, v := range e.fields {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(e.fields)
 }
 
 func (e *CheckError) concerns(msg string, settings ...string) *CheckError {

@@ -297,19 +297,26 @@ func (m *merger) appendMerged(dst, item, context, integrations []byte) ([]byte, 
 		changed = true
 		dst = append(dst, item[prev:closing]...)
 		prev = closing
-		if hasMembers {
-			dst = append(dst, ',')
-		}
+		dst = appendMember(dst, hasMembers, name, tops[i])
 		hasMembers = true
-		dst = append(dst, '"')
-		dst = append(dst, name...)
-		dst = append(dst, '"', ':')
-		dst = append(dst, tops[i]...)
 	}
 	if !changed {
 		return item, false
 	}
 	return append(dst, item[prev:]...), true
+}
+
+// appendMember appends the member "key":value to an object being written,
+// after a comma when it has members already. The key is raw text, escapes
+// kept, as it was read.
+func appendMember[K string | []byte](dst []byte, hasMembers bool, key K, value []byte) []byte {
+	if hasMembers {
+		dst = append(dst, ',')
+	}
+	dst = append(dst, '"')
+	dst = append(dst, key...)
+	dst = append(dst, '"', ':')
+	return append(dst, value...)
 }
 
 // appendMergedObject appends obj with the members of top whose keys it does
@@ -330,14 +337,8 @@ func (m *merger) appendMergedObject(dst, obj, top []byte) []byte {
 				return
 			}
 		}
-		if has {
-			dst = append(dst, ',')
-		}
+		dst = appendMember(dst, has, key, top[vs:t.pos])
 		has = true
-		dst = append(dst, '"')
-		dst = append(dst, key...)
-		dst = append(dst, '"', ':')
-		dst = append(dst, top[vs:t.pos]...)
 	})
 	return append(dst, '}')
 }

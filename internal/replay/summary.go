@@ -152,10 +152,7 @@ func (s *Summary) Reasons(k Kind, n int) (top []Reason, rest int64) {
 		}
 	}
 	slices.SortFunc(top, func(a, b Reason) int {
-		if c := cmp.Compare(b.Count, a.Count); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Text, b.Text)
+		return mostFrequentFirst(a.Count, a.Text, b.Count, b.Text)
 	})
 	rest = s.others[k]
 	if n > 0 && len(top) > n {
@@ -167,6 +164,12 @@ func (s *Summary) Reasons(k Kind, n int) (top []Reason, rest int64) {
 	return top, rest
 }
 
+// mostFrequentFirst is the one order of a summary's counted lists: the
+// larger count first, ties in text order.
+func mostFrequentFirst(aCount int64, aText string, bCount int64, bText string) int {
+	return cmp.Or(cmp.Compare(bCount, aCount), strings.Compare(aText, bText))
+}
+
 // retryReasons returns the causes of retries, most frequent first (ties
 // in text order).
 func retryReasons(m map[string]int64) []Reason {
@@ -175,10 +178,7 @@ func retryReasons(m map[string]int64) []Reason {
 		out = append(out, Reason{Text: text, Count: n})
 	}
 	slices.SortFunc(out, func(a, b Reason) int {
-		if c := cmp.Compare(b.Count, a.Count); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Text, b.Text)
+		return mostFrequentFirst(a.Count, a.Text, b.Count, b.Text)
 	})
 	return out
 }
@@ -191,10 +191,7 @@ func (s *Summary) TypeCounts() []TypeCount {
 		out = append(out, TypeCount{Type: t, Count: n})
 	}
 	slices.SortFunc(out, func(a, b TypeCount) int {
-		if c := cmp.Compare(b.Count, a.Count); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Type, b.Type)
+		return mostFrequentFirst(a.Count, a.Type, b.Count, b.Type)
 	})
 	return out
 }
