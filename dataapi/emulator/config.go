@@ -1,8 +1,10 @@
 package emulator
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"time"
 )
@@ -130,25 +132,29 @@ func (e *ConfigError) Error() string {
 	return fmt.Sprintf("emulator config %s = %v: %s", e.Field, e.Value, e.Reason)
 }
 
+// inRange is the rule of the numeric fields: zero (unset) takes def, and
+// a value outside [lo, hi] is refused with reason.
+func inRange[T int | int64 | time.Duration](field string, v *T, def, lo, hi T, reason string) error {
+	if *v == 0 {
+		*v = def
+	}
+	if *v < lo || *v > hi {
+		return &ConfigError{field, *v, reason}
+	}
+	return nil
+}
+
 // withDefaults checks cfg and fills its zero fields.
 func (cfg Config) withDefaults() (Config, error) {
-	if cfg.MaxBodyBytes == 0 {
-		cfg.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if cfg.MaxBodyBytes < 0 {
-		return cfg, &ConfigError{"MaxBodyBytes", cfg.MaxBodyBytes, "must be positive"}
-	}
-	if cfg.TooLargeStatus == 0 {
-		cfg.TooLargeStatus = DefaultTooLargeStatus
-	}
-	if cfg.TooLargeStatus < 400 || cfg.TooLargeStatus > 499 {
-		return cfg, &ConfigError{"TooLargeStatus", cfg.TooLargeStatus, "must be a 4xx status"}
-	}
-	if cfg.MaxConns == 0 {
-		cfg.MaxConns = DefaultMaxConns
-	}
-	if cfg.MaxConns < 0 {
-		return cfg, &ConfigError{"MaxConns", cfg.MaxConns, "must be positive"}
+	f := &cfg.Faults
+	if err := cmp.Or(
+		inRange("MaxBodyBytes", &cfg.MaxBodyBytes, DefaultMaxBodyBytes, 1, math.MaxInt64, "must be positive"),
+		inRange("TooLargeStatus", &cfg.TooLargeStatus, DefaultTooLargeStatus, 400, 499, "must be a 4xx status"),
+		inRange("MaxConns", &cfg.MaxConns, DefaultMaxConns, 1, math.MaxInt, "must be positive"),
+		inRange("Faults.FailStatus", &f.FailStatus, DefaultFailStatus, 400, 599, "must be a 4xx or 5xx status"),
+		inRange("Faults.RetryAfter", &f.RetryAfter, DefaultRetryAfter, 0, math.MaxInt64, "must not be negative"),
+	); err != nil {
+		return cfg, err
 	}
 	if cfg.Password != "" && cfg.User == "" {
 		return cfg, &ConfigError{"Password", "(set)", "needs User"}
@@ -161,7 +167,6 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.DSN == "" && cfg.Databases == nil {
 		cfg.Databases = []string{DefaultDatabase}
 	}
-	f := &cfg.Faults
 	if f.FailRate < 0 || f.FailRate > 1 || f.FailRate != f.FailRate {
 		return cfg, &ConfigError{"Faults.FailRate", f.FailRate, "must be between 0 and 1"}
 	}
@@ -170,18 +175,6 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if f.FailRate+f.ResetRate > 1 {
 		return cfg, &ConfigError{"Faults.FailRate", f.FailRate, "FailRate plus ResetRate must not exceed 1"}
-	}
-	if f.FailStatus == 0 {
-		f.FailStatus = DefaultFailStatus
-	}
-	if f.FailStatus < 400 || f.FailStatus > 599 {
-		return cfg, &ConfigError{"Faults.FailStatus", f.FailStatus, "must be a 4xx or 5xx status"}
-	}
-	if f.RetryAfter == 0 {
-		f.RetryAfter = DefaultRetryAfter
-	}
-	if f.RetryAfter < 0 {
-		return cfg, &ConfigError{"Faults.RetryAfter", f.RetryAfter, "must not be negative"}
 	}
 	if f.Latency < 0 {
 		return cfg, &ConfigError{"Faults.Latency", f.Latency, "must not be negative"}

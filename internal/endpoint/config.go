@@ -1,6 +1,7 @@
 package endpoint
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -247,6 +248,18 @@ func (e *ConfigError) Error() string {
 	return fmt.Sprintf("server config: %s: %s", e.Field, e.Reason)
 }
 
+// positiveOr is the rule of every size and count limit: zero (unset) takes
+// def, and a negative value is refused.
+func positiveOr[T int | int64](field string, v *T, def T) error {
+	if *v == 0 {
+		*v = def
+	}
+	if *v < 0 {
+		return &ConfigError{Field: field, Reason: fmt.Sprintf("must be positive, got %d", *v)}
+	}
+	return nil
+}
+
 // settings is a Config with its defaults filled in.
 type settings struct {
 	Config
@@ -303,62 +316,32 @@ func validate(cfg Config) (*settings, error) {
 			keys[src.WriteKey] = i
 		}
 	}
-	if s.MaxActionSinks == 0 {
-		s.MaxActionSinks = DefaultMaxActionSinks
+	if err := cmp.Or(
+		positiveOr("MaxActionSinks", &s.MaxActionSinks, DefaultMaxActionSinks),
+		positiveOr("MaxEventBytes", &s.MaxEventBytes, DefaultMaxEventBytes),
+		positiveOr("MaxBatchBytes", &s.MaxBatchBytes, DefaultMaxBatchBytes),
+		positiveOr("MaxBodyBytes", &s.MaxBodyBytes, DefaultMaxBodyBytes),
+		positiveOr("MaxInFlightBytes", &s.MaxInFlightBytes, DefaultMaxInFlightBytes),
+		positiveOr("MaxRequestEvents", &s.MaxRequestEvents, DefaultMaxRequestEvents),
+		positiveOr("MaxHeaderBytes", &s.MaxHeaderBytes, DefaultMaxHeaderBytes),
+	); err != nil {
+		return nil, err
 	}
-	if s.MaxActionSinks < 0 {
-		return nil, &ConfigError{Field: "MaxActionSinks", Reason: "must be positive"}
-	}
-	for _, l := range []struct {
-		name string
-		v    *int64
-		def  int64
-	}{
-		{"MaxEventBytes", &s.MaxEventBytes, DefaultMaxEventBytes},
-		{"MaxBatchBytes", &s.MaxBatchBytes, DefaultMaxBatchBytes},
-		{"MaxBodyBytes", &s.MaxBodyBytes, DefaultMaxBodyBytes},
-		{"MaxInFlightBytes", &s.MaxInFlightBytes, DefaultMaxInFlightBytes},
-	} {
-		if *l.v == 0 {
-			*l.v = l.def
-		}
-		if *l.v < 0 {
-			return nil, &ConfigError{Field: l.name, Reason: fmt.Sprintf("must be positive, got %d", *l.v)}
-		}
-	}
+	// Zero takes the default; a negative value means no bound.
+	s.MaxExpandedBatchBytes = cmp.Or(s.MaxExpandedBatchBytes, DefaultMaxExpandedBatchBytes)
+	s.MaxConnections = cmp.Or(s.MaxConnections, DefaultMaxConnections)
 	if s.MaxEventBytes > s.MaxBatchBytes {
 		return nil, &ConfigError{Field: "MaxEventBytes", Reason: fmt.Sprintf("%d is more than MaxBatchBytes (%d)", s.MaxEventBytes, s.MaxBatchBytes)}
 	}
 	if s.MaxInFlightBytes < max(s.MaxBatchBytes, s.MaxBodyBytes) {
 		return nil, &ConfigError{Field: "MaxInFlightBytes", Reason: fmt.Sprintf("%d is less than the largest body limit (%d), so such bodies could never be admitted", s.MaxInFlightBytes, max(s.MaxBatchBytes, s.MaxBodyBytes))}
 	}
-	if s.MaxUnauthenticatedBytes == 0 {
-		s.MaxUnauthenticatedBytes = min(DefaultMaxUnauthenticatedBytes, s.MaxInFlightBytes)
-	}
-	if s.MaxUnauthenticatedBytes < 0 {
-		return nil, &ConfigError{Field: "MaxUnauthenticatedBytes", Reason: fmt.Sprintf("must be positive, got %d", s.MaxUnauthenticatedBytes)}
+	if err := positiveOr("MaxUnauthenticatedBytes", &s.MaxUnauthenticatedBytes, min(DefaultMaxUnauthenticatedBytes, s.MaxInFlightBytes)); err != nil {
+		return nil, err
 	}
 	largest := max(s.MaxBatchBytes, s.MaxBodyBytes)
 	if s.MaxUnauthenticatedBytes < largest || s.MaxUnauthenticatedBytes > s.MaxInFlightBytes {
 		return nil, &ConfigError{Field: "MaxUnauthenticatedBytes", Reason: fmt.Sprintf("%d is not between the largest body limit (%d) and MaxInFlightBytes (%d)", s.MaxUnauthenticatedBytes, largest, s.MaxInFlightBytes)}
-	}
-	if s.MaxRequestEvents == 0 {
-		s.MaxRequestEvents = DefaultMaxRequestEvents
-	}
-	if s.MaxRequestEvents < 0 {
-		return nil, &ConfigError{Field: "MaxRequestEvents", Reason: fmt.Sprintf("must be positive, got %d", s.MaxRequestEvents)}
-	}
-	if s.MaxExpandedBatchBytes == 0 {
-		s.MaxExpandedBatchBytes = DefaultMaxExpandedBatchBytes
-	}
-	if s.MaxHeaderBytes == 0 {
-		s.MaxHeaderBytes = DefaultMaxHeaderBytes
-	}
-	if s.MaxHeaderBytes < 0 {
-		return nil, &ConfigError{Field: "MaxHeaderBytes", Reason: fmt.Sprintf("must be positive, got %d", s.MaxHeaderBytes)}
-	}
-	if s.MaxConnections == 0 {
-		s.MaxConnections = DefaultMaxConnections
 	}
 	shares := int64(len(s.Sources))
 	if s.Actions != nil {

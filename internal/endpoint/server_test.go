@@ -49,6 +49,9 @@ func TestConfigErrors(t *testing.T) {
 		{"write timeout too short", Config{Actions: newTestActions(), WriteTimeout: 5 * time.Second}, "WriteTimeout"},
 		{"half of TLS", Config{Actions: newTestActions(), TLSCertFile: "c.pem"}, "TLSCertFile"},
 		{"negative cache", Config{Actions: newTestActions(), MaxActionSinks: -2}, "MaxActionSinks"},
+		{"negative request events", Config{Actions: newTestActions(), MaxRequestEvents: -1}, "MaxRequestEvents"},
+		{"negative header block", Config{Actions: newTestActions(), MaxHeaderBytes: -1}, "MaxHeaderBytes"},
+		{"negative unauthenticated budget", Config{Actions: newTestActions(), MaxUnauthenticatedBytes: -1}, "MaxUnauthenticatedBytes"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
