@@ -190,34 +190,31 @@ func runReplay(cmd *cobra.Command, f *replayFlags, paths []string) (err error) {
 	if err != nil {
 		return usageError(err)
 	}
-
+	// closeLater runs a clean-up when runReplay returns, and reports its
+	// error unless an earlier one is being returned.
+	closeLater := func(close func() error) {
+		if cerr := close(); cerr != nil && err == nil {
+			err = failedError(cerr)
+		}
+	}
 	if f.cpuProfile != "" {
-		pf, perr := os.Create(f.cpuProfile)
+		stop, perr := startCPUProfile(f.cpuProfile)
 		if perr != nil {
 			return usageError(fmt.Errorf("--cpuprofile: %w", perr))
 		}
-		if perr := pprof.StartCPUProfile(pf); perr != nil {
-			pf.Close()
-			return usageError(fmt.Errorf("--cpuprofile: %w", perr))
-		}
-		defer func() {
-			pprof.StopCPUProfile()
-			if cerr := pf.Close(); cerr != nil && err == nil {
-				err = failedError(fmt.Errorf("writing the CPU profile: %w", cerr))
-			}
-		}()
+		defer closeLater(stop)
 	}
-
 	var report *os.File
 	if f.report != "" {
 		if report, err = os.Create(f.report); err != nil {
 			return usageError(fmt.Errorf("--report: %w", err))
 		}
-		defer func() {
-			if cerr := report.Close(); cerr != nil && err == nil {
-				err = failedError(fmt.Errorf("writing the report: %w", cerr))
+		defer closeLater(func() error {
+			if err := report.Close(); err != nil {
+				return fmt.Errorf("writing the report: %w", err)
 			}
-		}()
+			return nil
+		})
 	}
 
 	// Where the rows go.
@@ -225,62 +222,14 @@ func runReplay(cmd *cobra.Command, f *replayFlags, paths []string) (err error) {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if cerr := tgt.close(); cerr != nil && err == nil {
-			err = failedError(cerr)
-		}
-	}()
-
+	defer closeLater(tgt.close)
 	batchSize := 0 // the mapping's max_batch_size, or the default
 	if fl.Changed("batch-size") {
 		batchSize = f.batchSize
 	}
-	counting := replay.NewCounting(tgt.exec)
-	var (
-		rw        replay.Writer
-		rowsBatch int
-		ww        *singlestore.WarehouseWriter
-	)
-	if f.action == singlestore.WarehouseActionKey {
-		if ww, err = newWarehouseReplayWriter(f, tgt, counting, batchSize); err != nil {
-			return usageError(err)
-		}
-		rw, rowsBatch = ww, ww.BatchSize()
-	} else {
-		w, err := singlestore.NewWriter(counting, singlestore.WriterConfig{
-			Options:         opts,
-			Database:        tgt.database,
-			Table:           f.target.Table,
-			BatchSize:       batchSize,
-			MaxRequestBytes: f.maxRequestBytes,
-			Concurrency:     1, // replay.Run runs --concurrency writes at once
-		})
-		if err != nil {
-			var ce *batch.ConfigError
-			if errors.As(err, &ce) {
-				return usageError(fmt.Errorf("--max-request-bytes: %w", err))
-			}
-			return usageError(err)
-		}
-		if tgt.client != nil {
-			if err := f.prepareTable(ctx, tgt, w); err != nil {
-				return err
-			}
-		}
-		rw, rowsBatch = w, w.BatchSize()
-	}
-
-	if tgt.client != nil {
-		before := tgt.client.Stats()
-		f.retries.reset() // the run's own retries, as for the other counts
-		tgt.transport = func() replay.Transport {
-			s := tgt.client.Stats()
-			return replay.Transport{
-				Requests: s.Requests - before.Requests, Retries: s.Retries - before.Retries,
-				Splits: s.Splits - before.Splits, BytesSent: s.BytesSent - before.BytesSent,
-				RowsAffected: counting.RowsAffected(), RetryReasons: f.retries.snapshot(),
-			}
-		}
+	out, err := f.newWriter(ctx, tgt, opts, batchSize)
+	if err != nil {
+		return err
 	}
 
 	// What is read.
@@ -291,8 +240,7 @@ func runReplay(cmd *cobra.Command, f *replayFlags, paths []string) (err error) {
 		fmt.Fprintf(stderr, "s2segment replay: no PATH given, so replaying the sample events bundled in the binary (fixtures/%s)\n"+
 			"  (name files, directories or - for standard input to replay your own)\n", fixtures.DefaultDir)
 	}
-	srcCfg := eventsource.Config{FS: inputs}
-	src, err := eventsource.Open(ctx, srcCfg, paths, countingReader{r: cmd.InOrStdin(), n: &inputs.read})
+	src, err := eventsource.Open(ctx, eventsource.Config{FS: inputs}, paths, countingReader{r: cmd.InOrStdin(), n: &inputs.read})
 	if err != nil {
 		return failedError(err)
 	}
@@ -303,9 +251,9 @@ func runReplay(cmd *cobra.Command, f *replayFlags, paths []string) (err error) {
 		workers = 1 // bodies come out in input order; there is no network to wait for
 	}
 	runCfg := replay.Config{
-		Writer:      rw,
+		Writer:      out.writer,
 		Workers:     workers,
-		ChunkEvents: chunkRequests * rowsBatch,
+		ChunkEvents: chunkRequests * out.batchSize,
 		ChunkBytes:  chunkRequests * f.maxRequestBytes,
 		Transport:   tgt.transport,
 	}
@@ -331,6 +279,89 @@ func runReplay(cmd *cobra.Command, f *replayFlags, paths []string) (err error) {
 	if progress != nil {
 		progress.finish() // before anything else is printed
 	}
+	return f.conclude(ctx, stdout, stderr, tgt, out, sum, runErr)
+}
+
+// startCPUProfile starts writing a CPU profile to the file at path and
+// returns what stops it and closes the file.
+func startCPUProfile(path string) (stop func() error, err error) {
+	pf, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(pf); err != nil {
+		pf.Close()
+		return nil, err
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		if err := pf.Close(); err != nil {
+			return fmt.Errorf("writing the CPU profile: %w", err)
+		}
+		return nil
+	}, nil
+}
+
+// replayWriter is the writer of one replay, for the action it runs.
+type replayWriter struct {
+	writer    replay.Writer
+	batchSize int                          // the most rows in one request
+	warehouse *singlestore.WarehouseWriter // nil unless --action warehouse
+}
+
+// newWriter makes the writer of the chosen action on top of the target,
+// creates the Send Data table when asked to, and sets the target's
+// transport counts to those of this run. batchSize 0 is the action's own.
+func (f *replayFlags) newWriter(ctx context.Context, tgt *replayTarget, opts singlestore.Options, batchSize int) (replayWriter, error) {
+	counting := replay.NewCounting(tgt.exec)
+	var out replayWriter
+	if f.action == singlestore.WarehouseActionKey {
+		ww, err := newWarehouseReplayWriter(f, tgt, counting, batchSize)
+		if err != nil {
+			return out, usageError(err)
+		}
+		out = replayWriter{writer: ww, batchSize: ww.BatchSize(), warehouse: ww}
+	} else {
+		w, err := singlestore.NewWriter(counting, singlestore.WriterConfig{
+			Options:         opts,
+			Database:        tgt.database,
+			Table:           f.target.Table,
+			BatchSize:       batchSize,
+			MaxRequestBytes: f.maxRequestBytes,
+			Concurrency:     1, // replay.Run runs --concurrency writes at once
+		})
+		if err != nil {
+			var ce *batch.ConfigError
+			if errors.As(err, &ce) {
+				return out, usageError(fmt.Errorf("--max-request-bytes: %w", err))
+			}
+			return out, usageError(err)
+		}
+		if tgt.client != nil {
+			if err := f.prepareTable(ctx, tgt, w); err != nil {
+				return out, err
+			}
+		}
+		out = replayWriter{writer: w, batchSize: w.BatchSize()}
+	}
+	if tgt.client != nil {
+		before := tgt.client.Stats()
+		f.retries.reset() // the run's own retries, as for the other counts
+		tgt.transport = func() replay.Transport {
+			s := tgt.client.Stats()
+			return replay.Transport{
+				Requests: s.Requests - before.Requests, Retries: s.Retries - before.Retries,
+				Splits: s.Splits - before.Splits, BytesSent: s.BytesSent - before.BytesSent,
+				RowsAffected: counting.RowsAffected(), RetryReasons: f.retries.snapshot(),
+			}
+		}
+	}
+	return out, nil
+}
+
+// conclude prints the summary of a finished run and, unless it was quiet,
+// interrupted or dry, what landed; it returns the run's exit error.
+func (f *replayFlags) conclude(ctx context.Context, stdout, stderr io.Writer, tgt *replayTarget, out replayWriter, sum *replay.Summary, runErr error) error {
 	if tgt.dry != nil {
 		if err := tgt.dry.Flush(); err != nil && runErr == nil {
 			runErr = fmt.Errorf("writing request bodies: %w", err)
@@ -340,13 +371,13 @@ func runReplay(cmd *cobra.Command, f *replayFlags, paths []string) (err error) {
 	if err := sum.WriteText(stderr, replay.TextOptions{DryRun: f.dryRun, Dedupe: f.dedupe}); err != nil && runErr == nil {
 		runErr = err
 	}
-	if ww != nil {
-		printWarehouseConflicts(stderr, ww.Conflicts())
+	if out.warehouse != nil {
+		printWarehouseConflicts(stderr, out.warehouse.Conflicts())
 	}
 	if tgt.dry != nil && f.out != "" {
 		fmt.Fprintf(stderr, "request bodies: %s\n", f.out)
 	}
-	if report != nil {
+	if f.report != "" {
 		fmt.Fprintf(stderr, "report: %s\n", f.report)
 	}
 
@@ -354,7 +385,7 @@ func runReplay(cmd *cobra.Command, f *replayFlags, paths []string) (err error) {
 		show := func() error {
 			return showLanded(ctx, stdout, tgt.client, tgt.database, f.target.Table, tgt.local != nil)
 		}
-		if f.action == singlestore.WarehouseActionKey {
+		if out.warehouse != nil {
 			show = func() error { return showWarehouseLanded(ctx, stdout, tgt.client, tgt.database) }
 		}
 		if err := show(); err != nil {
