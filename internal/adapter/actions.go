@@ -6,15 +6,13 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"sync"
-
-	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/s2segment/s2segment/dataapi"
 	"github.com/s2segment/s2segment/destination"
 	"github.com/s2segment/s2segment/destination/singlestore"
 	"github.com/s2segment/s2segment/internal/diagnose"
 	"github.com/s2segment/s2segment/internal/endpoint"
+	"github.com/s2segment/s2segment/internal/lrucache"
 )
 
 // DefaultMaxClients is how many Data API clients Actions keeps, one per
@@ -46,13 +44,10 @@ type Actions struct {
 	cfg      ActionsConfig
 	manifest []byte
 
-	clients *lru.Cache[[32]byte, *dataapi.Client]
-
-	// mu serialises the making of clients, so that settings asked for twice
-	// at once make one client. evicted collects, under mu, the clients an
-	// insertion pushed out; they are retired once mu is released.
-	mu      sync.Mutex
-	evicted []*dataapi.Client
+	// clients are the Data API clients by connection settings. One pushed
+	// out is retired: sinks still holding it keep working; its idle
+	// connections go.
+	clients *lrucache.Cache[[32]byte, *dataapi.Client]
 }
 
 var _ endpoint.Actions = (*Actions)(nil)
@@ -70,11 +65,9 @@ func NewActions(cfg ActionsConfig) (*Actions, error) {
 		return nil, fmt.Errorf("creating actions: %w", err)
 	}
 	a := &Actions{cfg: cfg, manifest: m}
-	// The callback runs in the goroutine that called Add, after the cache
-	// has released its own lock, and only Add (under mu) can evict: it
-	// only appends.
-	a.clients, err = lru.NewWithEvict(cfg.MaxClients, func(_ [32]byte, c *dataapi.Client) {
-		a.evicted = append(a.evicted, c)
+	a.clients, err = lrucache.New[[32]byte](cfg.MaxClients, func(c *dataapi.Client) {
+		c.CloseIdleConnections()
+		cfg.Connection.Metrics.Retire(c)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating actions: %w", err)
@@ -141,30 +134,7 @@ func (a *Actions) Sink(settings, mapping []byte, subscription string) (endpoint.
 // client returns the cached client of the connection settings, making it
 // on a miss. Keys are hashes, so no password stays in the cache's keys.
 func (a *Actions) client(s singlestore.Settings) (*dataapi.Client, error) {
-	key := clientKey(s)
-	if c, ok := a.clients.Get(key); ok {
-		return c, nil
-	}
-	a.mu.Lock()
-	if c, ok := a.clients.Get(key); ok { // made meanwhile
-		a.mu.Unlock()
-		return c, nil
-	}
-	c, err := a.cfg.Connection.NewClient(s)
-	if err != nil {
-		a.mu.Unlock()
-		return nil, err
-	}
-	a.clients.Add(key, c)
-	evicted := a.evicted
-	a.evicted = nil
-	a.mu.Unlock()
-	for _, old := range evicted {
-		// Sinks still holding it keep working; its idle connections go.
-		old.CloseIdleConnections()
-		a.cfg.Connection.Metrics.Retire(old)
-	}
-	return c, nil
+	return a.clients.GetOrMake(clientKey(s), func() (*dataapi.Client, error) { return a.cfg.Connection.NewClient(s) })
 }
 
 func clientKey(s singlestore.Settings) [32]byte {

@@ -64,18 +64,21 @@ var rules = map[string]rule{
 		internal: []string{"destination", "internal/jsontext"},
 		external: []string{"github.com/tidwall/gjson", "github.com/segmentio/go-snakecase"},
 	},
+	// internal/lrucache is the one bounded cache of values that hold
+	// resources (golang-lru's, releasing what it evicts outside its lock).
+	"internal/lrucache": {external: []string{"github.com/hashicorp/golang-lru/v2"}},
 	// The hosted endpoint's HTTP layer knows no SQL and no mapping: it
 	// hands events to a Sink and takes destination's status rules. Its
-	// cache of /send sinks is golang-lru's.
+	// cache of /send sinks is an internal/lrucache.
 	"internal/endpoint": {
-		internal: []string{"destination", "internal/eventsource", "internal/jsontext"},
-		external: []string{"github.com/prometheus/client_golang/", "github.com/tidwall/gjson", "golang.org/x/net/netutil", "github.com/hashicorp/golang-lru/v2"},
+		internal: []string{"destination", "internal/eventsource", "internal/jsontext", "internal/lrucache"},
+		external: []string{"github.com/prometheus/client_golang/", "github.com/tidwall/gjson", "golang.org/x/net/netutil"},
 	},
 	// The endpoint's one SingleStore adapter; its cache of Data API clients
-	// is golang-lru's.
+	// is an internal/lrucache.
 	"internal/adapter": {
-		internal: []string{"internal/endpoint", "internal/diagnose", "destination", "destination/singlestore", "dataapi", "batch"},
-		external: []string{"github.com/prometheus/client_golang/", "github.com/hashicorp/golang-lru/v2"},
+		internal: []string{"internal/endpoint", "internal/diagnose", "destination", "destination/singlestore", "dataapi", "batch", "internal/lrucache"},
+		external: []string{"github.com/prometheus/client_golang/"},
 	},
 	// The check diagnosis: no HTTP endpoint, no adapter.
 	"internal/diagnose": {

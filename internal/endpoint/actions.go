@@ -10,11 +10,11 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
-	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/tidwall/gjson"
+
+	"github.com/s2segment/s2segment/internal/lrucache"
 )
 
 // sinkCache keeps the committers of the sinks /send builds, one per
@@ -26,28 +26,15 @@ import (
 type sinkCache struct {
 	actions Actions
 	s       *Server
-	lru     *lru.Cache[[32]byte, *committer]
-
-	// mu serialises insertions, so that a configuration built twice at once
-	// keeps one committer. evicted collects, under mu, the committers an
-	// insertion pushed out; they are forgotten once mu is released.
-	mu      sync.Mutex
-	evicted []*committer
+	lru     *lrucache.Cache[[32]byte, *committer]
 }
 
 func newSinkCache(maxEntries int, a Actions, s *Server) (*sinkCache, error) {
-	sc := &sinkCache{actions: a, s: s}
-	// The callback runs in the goroutine that called Add, after the cache
-	// has released its own lock, and only Add (under mu) can evict: it
-	// only appends.
-	c, err := lru.NewWithEvict(maxEntries, func(_ [32]byte, c *committer) {
-		sc.evicted = append(sc.evicted, c)
-	})
+	c, err := lrucache.New[[32]byte](maxEntries, s.forget)
 	if err != nil {
 		return nil, fmt.Errorf("creating the sink cache: %w", err)
 	}
-	sc.lru = c
-	return sc, nil
+	return &sinkCache{actions: a, s: s, lru: c}, nil
 }
 
 func cacheKey(settings, mapping []byte, subscription string) [32]byte {
@@ -78,20 +65,8 @@ func (sc *sinkCache) get(settings, mapping []byte, subscription string) (*commit
 		return nil, errors.New("the destination returned no sink for these settings")
 	}
 
-	sc.mu.Lock()
-	if c, ok := sc.lru.Get(key); ok { // built concurrently: keep the first
-		sc.mu.Unlock()
-		return c, nil
-	}
-	c := sc.s.newCommitter(sink)
-	sc.lru.Add(key, c)
-	evicted := sc.evicted
-	sc.evicted = nil
-	sc.mu.Unlock()
-	for _, old := range evicted {
-		sc.s.forget(old)
-	}
-	return c, nil
+	// Built concurrently, the first one is kept.
+	return sc.lru.GetOrMake(key, func() (*committer, error) { return sc.s.newCommitter(sink), nil })
 }
 
 func (sc *sinkCache) len() int { return sc.lru.Len() }
