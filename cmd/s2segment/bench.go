@@ -283,7 +283,7 @@ func benchWriteEvents(cmd *cobra.Command, g bench.Generator, n int, name string)
 			return failedError(fmt.Errorf("writing events: %w", err))
 		}
 		ev := g.Event(i)
-		total += int64(len(ev))
+		total += int64(len(ev)) + 1 // the line and its newline: the size of what was written
 		bw.Write(ev)
 		bw.WriteByte('\n')
 	}

@@ -195,6 +195,7 @@ func TestBenchWriteNDJSON(t *testing.T) {
 			assert.Contains(t, errOut, "wrote "+strconv.Itoa(n)+" "+tc.size+" events")
 			data, err := os.ReadFile(file)
 			require.NoError(t, err)
+			assert.Contains(t, errOut, "("+strconv.Itoa(len(data))+" bytes, seed 3)", "the reported size is the file's")
 			lines := readLines(t, data)
 			require.Len(t, lines, n)
 			ids := map[string]bool{}
