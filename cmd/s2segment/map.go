@@ -67,6 +67,7 @@ cannot be read or does not compile (its messages are written to standard error).
 					return usageError(err)
 				}
 			}
+			announceTerminalInput(cmd.InOrStdin(), cmd.ErrOrStderr(), "map")
 			return runMap(cmd.Context(), m, cmd.InOrStdin(), cmd.OutOrStdout())
 		},
 	}

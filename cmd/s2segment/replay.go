@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"time"
 
@@ -239,6 +240,9 @@ func runReplay(cmd *cobra.Command, f *replayFlags, paths []string) (err error) {
 		paths = []string{fixtures.DefaultDir}
 		fmt.Fprintf(stderr, "s2segment replay: no PATH given, so replaying the sample events bundled in the binary (fixtures/%s)\n"+
 			"  (name files, directories or - for standard input to replay your own)\n", fixtures.DefaultDir)
+	}
+	if slices.Contains(paths, "-") {
+		announceTerminalInput(cmd.InOrStdin(), stderr, "replay")
 	}
 	src, err := eventsource.Open(ctx, eventsource.Config{FS: inputs}, paths, countingReader{r: cmd.InOrStdin(), n: &inputs.read})
 	if err != nil {
@@ -573,14 +577,4 @@ func (t *replayTarget) close() error {
 	}
 	t.closers = nil
 	return errors.Join(errs...)
-}
-
-// isTerminal reports whether w is a terminal, for the progress line.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	info, err := f.Stat()
-	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }

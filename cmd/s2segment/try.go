@@ -92,6 +92,7 @@ func runTry(cmd *cobra.Command, f tryFlags) error {
 	}
 
 	ctx := cmd.Context()
+	announceTerminalInput(cmd.InOrStdin(), cmd.ErrOrStderr(), "try")
 	in := bufio.NewReaderSize(cmd.InOrStdin(), 64<<10)
 	out := bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
 	var (

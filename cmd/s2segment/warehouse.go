@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"text/tabwriter"
@@ -243,6 +244,9 @@ func runPlan(cmd *cobra.Command, f *planFlags, paths []string) error {
 	if len(paths) == 0 {
 		srcCfg.FS = fixtures.FS()
 		paths = []string{fixtures.DefaultDir}
+	}
+	if slices.Contains(paths, "-") {
+		announceTerminalInput(cmd.InOrStdin(), cmd.ErrOrStderr(), "warehouse plan")
 	}
 	src, err := eventsource.Open(ctx, srcCfg, paths, cmd.InOrStdin())
 	if err != nil {
