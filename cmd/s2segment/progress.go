@@ -12,6 +12,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/s2segment/s2segment/internal/eventsource"
 	"github.com/s2segment/s2segment/internal/replay"
 )
 
@@ -116,10 +117,10 @@ func (c *countingFS) inputSize(paths []string) int64 {
 			total += info.Size()
 		}
 	}
+	if eventsource.ReadsStdin(paths) {
+		return -1
+	}
 	for _, p := range paths {
-		if p == "-" {
-			return -1
-		}
 		walk(p, true)
 	}
 	return total

@@ -10,7 +10,6 @@ import (
 	"os"
 	"runtime/debug"
 	"runtime/pprof"
-	"slices"
 	"strings"
 	"time"
 
@@ -241,7 +240,7 @@ func runReplay(cmd *cobra.Command, f *replayFlags, paths []string) (err error) {
 		fmt.Fprintf(stderr, "s2segment replay: no PATH given, so replaying the sample events bundled in the binary (fixtures/%s)\n"+
 			"  (name files, directories or - for standard input to replay your own)\n", fixtures.DefaultDir)
 	}
-	if slices.Contains(paths, "-") {
+	if eventsource.ReadsStdin(paths) {
 		announceTerminalInput(cmd.InOrStdin(), stderr, "replay")
 	}
 	src, err := eventsource.Open(ctx, eventsource.Config{FS: inputs}, paths, countingReader{r: cmd.InOrStdin(), n: &inputs.read})

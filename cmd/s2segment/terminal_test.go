@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -37,7 +38,7 @@ func TestTerminalInputIsAnnounced(t *testing.T) {
 			// Typed at the terminal: one event, then Ctrl-D at the start of a line.
 			_, err = ptmx.Write([]byte(c.input + "\n\x04"))
 			require.NoError(t, err)
-			go drain(ptmx) // the terminal's echo
+			go func() { _, _ = io.Copy(io.Discard, ptmx) }() // the terminal's echo
 
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
@@ -88,13 +89,4 @@ func TestIsTerminal(t *testing.T) {
 	defer r.Close()
 	defer w.Close()
 	assert.False(t, isTerminal(r))
-}
-
-func drain(f *os.File) {
-	buf := make([]byte, 4096)
-	for {
-		if _, err := f.Read(buf); err != nil {
-			return
-		}
-	}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"sort"
 	"strconv"
 	"text/tabwriter"
@@ -245,7 +244,7 @@ func runPlan(cmd *cobra.Command, f *planFlags, paths []string) error {
 		srcCfg.FS = fixtures.FS()
 		paths = []string{fixtures.DefaultDir}
 	}
-	if slices.Contains(paths, "-") {
+	if eventsource.ReadsStdin(paths) {
 		announceTerminalInput(cmd.InOrStdin(), cmd.ErrOrStderr(), "warehouse plan")
 	}
 	src, err := eventsource.Open(ctx, srcCfg, paths, cmd.InOrStdin())

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/s2segment/s2segment/internal/checked"
@@ -19,6 +20,13 @@ import (
 
 // StdinName is the Source of events read from standard input.
 const StdinName = "<stdin>"
+
+// StdinPath is the path that names standard input in [Open]'s paths.
+const StdinPath = "-"
+
+// ReadsStdin reports whether paths, as given to [Open], include standard
+// input.
+func ReadsStdin(paths []string) bool { return slices.Contains(paths, StdinPath) }
 
 // slabSize is the size of the blocks that small events are copied into, so
 // that delivering an event rarely allocates.
@@ -147,7 +155,7 @@ func fileError(name string, err error) *Error {
 // start opens p, or lists it when it is a directory, and sets r.cur or
 // extends r.todo.
 func (r *Reader) start(p pending) error {
-	if p.path == "-" && p.entry == nil {
+	if p.path == StdinPath && p.entry == nil {
 		if r.stdin == nil {
 			return fileError(StdinName, errors.New("opening: no standard input"))
 		}
